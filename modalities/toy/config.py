@@ -1,0 +1,51 @@
+"""Config models of the toy modality: 2-D Gaussian mixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ganforge.platform.config.schema import StrictModel
+
+Point = tuple[float, float]
+
+
+class ToyData(StrictModel):
+    """A built-in mixture (`ring8`, `grid25`) or a user file of 2-D points (`.npy` or `.csv`)."""
+
+    dataset: Literal["ring8", "grid25", "file"] = "grid25"
+    n_samples: Annotated[int, Field(ge=100, le=10_000_000)] = 100_000
+    """Size of the real set drawn once from the mixture (built-in sets)."""
+    seed: Annotated[int, Field(ge=0)] = 1234
+    path: Path | None = None
+    """Points for `dataset: file`: an (N, 2) array in .npy, or two numeric columns in .csv."""
+    modes: list[Point] | None = None
+    """Mode centres for metrics on `dataset: file` (the built-in sets know theirs)."""
+    sigma: Annotated[float, Field(gt=0)] | None = None
+    """Mode standard deviation; defaults to 0.01 (ring8) and 0.05 (grid25)."""
+
+    @model_validator(mode="after")
+    def _file_needs_path(self) -> ToyData:
+        if self.dataset == "file":
+            if self.path is None:
+                raise ValueError("dataset 'file' needs data.path")
+            if not self.path.is_file():
+                raise ValueError(f"data.path {str(self.path)!r} does not exist or is not a file")
+            if self.path.suffix.lower() not in {".npy", ".csv"}:
+                raise ValueError(f"data.path {str(self.path)!r}: expected a .npy or .csv file")
+        return self
+
+
+class ToyModel(StrictModel):
+    """MLP generator and discriminator as in the PacGAN / VEEGAN mixture experiments."""
+
+    latent_dim: Annotated[int, Field(ge=1, le=1024)] = 2
+    g_hidden: Annotated[int, Field(ge=1)] = 400
+    g_layers: Annotated[int, Field(ge=1, le=16)] = 4
+    g_batch_norm: bool = True
+    d_hidden: Annotated[int, Field(ge=1)] = 200
+    d_layers: Annotated[int, Field(ge=1, le=16)] = 3
+    pack: Annotated[int, Field(ge=1, le=16)] = 1
+    """PacGAN packing: D judges `pack` samples jointly (batch size must be a multiple)."""

@@ -1,0 +1,128 @@
+"""`ganforge train`: one job from config to registered model version."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from ganforge.platform.cluster.connect import connect
+from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.errors import DataError, GanforgeError, TrainingError
+from ganforge.platform.modality import get_modality
+from ganforge.platform.runners.checkpoint import load_state
+from ganforge.platform.runners.local import run_local
+from ganforge.platform.tracking.model import log_generator
+from ganforge.platform.tracking.run import config_hash, finish_run, start_run
+from ganforge.platform.tracking.store import check_reachable, ganforge_home, tracking_uri
+from ganforge.platform.tracking.stream import TrackingTarget
+
+ProgressFn = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What a finished job leaves behind (the `--json` line)."""
+
+    run_id: str | None
+    metrics: dict[str, float]
+    model_name: str | None
+    model_version: str | None
+    model_uri: str | None
+    tracking_uri: str | None
+    checkpoint: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fingerprint(job: JobConfig) -> str:
+    """Loads the data once on the driver: a missing or corrupt file fails here, before training."""
+    modality = get_modality(job.modality)
+    try:
+        dataset = modality.load_dataset(job.data)
+    except (OSError, ValueError) as error:
+        if isinstance(error, GanforgeError):
+            raise
+        raise DataError(f"{job.modality} data: {error}") from None
+    if len(dataset) == 0:  # type: ignore[arg-type]
+        raise DataError(f"{job.modality} data: the dataset is empty")
+    return modality.fingerprint(dataset)
+
+
+def _final_generator(job: JobConfig, checkpoint_dir: Path) -> torch.nn.Module:
+    modality = get_modality(job.modality)
+    generator = modality.build_generator(job.model, job.data)
+    state = load_state(checkpoint_dir)
+    generator.load_state_dict(state["generator_ema" if job.gan.ema.enabled else "generator"])
+    return generator.eval()
+
+
+def _run(
+    job: JobConfig, target: TrackingTarget | None, address: str | None, on_progress: ProgressFn | None
+) -> tuple[dict[str, float], Callable[[], object], str]:
+    """Runs the chosen runner: final metrics, an opener of the final checkpoint, its location."""
+    name = f"{job.name}-{target.run_id[:8] if target else time.strftime('%Y%m%d-%H%M%S')}"
+    if job.train.runner == "local" and job.train.workers == 1:
+        root = ganforge_home() / "checkpoints" / name
+        metrics, final = run_local(job, root, target, on_progress)
+        return metrics, lambda: nullcontext(str(final)), str(final)
+    from ganforge.platform.runners.ray_train import run_ray_train  # Ray only when it is used
+
+    connect(address)
+    storage = job.train.storage_path or str(ganforge_home() / "ray")
+    metrics, checkpoint = run_ray_train(job, storage, name, target, on_progress)
+    return metrics, checkpoint.as_directory, checkpoint.path
+
+
+def train(
+    job: JobConfig, address: str | None = None, on_progress: ProgressFn | None = None
+) -> TrainOutcome:
+    """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
+
+    Raises:
+        GanforgeError: bad data, unreachable tracking, or a failed/diverged training run.
+    """
+    fingerprint = _fingerprint(job)
+    target = None
+    if job.tracking.enabled:
+        check_reachable(tracking_uri(job.tracking))
+        target = start_run(job, fingerprint, runner=job.train.runner)
+    try:
+        metrics, open_checkpoint, checkpoint = _run(job, target, address, on_progress)
+        metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+        registered = None
+        with open_checkpoint() as directory:
+            if target is not None:
+                modality = get_modality(job.modality)
+                example = modality.sample_latents(job.model, 4, torch.Generator().manual_seed(0))
+                tags = {"config_hash": config_hash(job), "data_fingerprint": fingerprint}
+                registered = log_generator(
+                    target,
+                    _final_generator(job, Path(directory)),
+                    example,
+                    job.model_name if job.tracking.register_model else None,
+                    metrics,
+                    tags,
+                )
+    except BaseException as error:
+        if target is not None:
+            finish_run(target, ok=False, reason=f"{type(error).__name__}: {error}")
+        if isinstance(error, GanforgeError | KeyboardInterrupt):
+            raise
+        raise TrainingError(f"training failed: {type(error).__name__}: {error}") from error
+    if target is not None:
+        finish_run(target, ok=True)
+    return TrainOutcome(
+        run_id=target.run_id if target else None,
+        metrics=metrics,
+        model_name=registered.model_name if registered else None,
+        model_version=registered.version if registered else None,
+        model_uri=registered.model_uri if registered else None,
+        tracking_uri=target.uri if target else None,
+        checkpoint=checkpoint,
+    )

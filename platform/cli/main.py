@@ -1,0 +1,101 @@
+"""`ganforge`: train jobs (more workflows join as their pipelines land).
+
+Pipelines are imported inside the commands so that `--help` and config errors answer at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+import yaml
+
+from ganforge.platform.errors import GanforgeError
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turns a GanforgeError into one line on stderr and its exit code: no traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except GanforgeError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="ganforge")
+def cli() -> None:
+    """ganforge: distributed multi-modal GAN training on Ray, tracked in MLflow."""
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", metavar="KEY=VALUE", multiple=True,
+              help="Override a config value by dotted key, e.g. --set gan.n_critic=5 (repeatable).")
+@click.option("--workers", type=int, default=None, help="Data-parallel width (train.workers).")
+@click.option("--runner", type=click.Choice(["ray", "local"]), default=None,
+              help="ray: Ray Train workers; local: this process (train.runner).")
+@click.option("--address", default=None, metavar="ADDR",
+              help="Join this Ray cluster instead of starting a local Ray.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line: run id, metrics, model.")
+@user_errors
+def train(
+    config: str,
+    overrides: tuple[str, ...],
+    workers: int | None,
+    runner: str | None,
+    address: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Train the job in CONFIG and register its EMA generator in MLflow."""
+    from ganforge.platform.config import load_job_file, parse_override
+
+    pairs = dict(parse_override(item) for item in overrides)
+    if workers is not None:
+        pairs["train.workers"] = workers
+    if runner is not None:
+        pairs["train.runner"] = runner
+    job = load_job_file(config, pairs)
+    if dry_run:
+        click.echo(yaml.safe_dump(job.to_dict(), sort_keys=False), nl=False)
+        return
+
+    from ganforge.pipelines.train import train as train_job
+    from ganforge.platform.cli.progress import ProgressBar
+    from ganforge.platform.tracking.store import ui_command
+
+    bar = ProgressBar(job.train.steps, job.name)
+    try:
+        outcome = train_job(job, address=address, on_progress=bar)
+    finally:
+        bar.close()
+    _print_summary(outcome, ui_command)
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), sort_keys=True))
+
+
+def _print_summary(outcome: Any, ui_command: Callable[[str], str]) -> None:
+    metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(outcome.metrics.items()))
+    click.echo(f"final metrics: {metrics}")
+    if outcome.model_version:
+        click.echo(f"registered: models:/{outcome.model_name}/{outcome.model_version}")
+    if outcome.tracking_uri:
+        click.echo(f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri)}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,33 @@
+"""Typed job configs: schema, YAML loading and the one override mechanism."""
+
+from ganforge.platform.config.loading import (
+    ConfigError,
+    apply_overrides,
+    load_job_dict,
+    load_job_file,
+    parse_override,
+)
+from ganforge.platform.config.schema import (
+    EmaConfig,
+    GanConfig,
+    JobConfig,
+    OptimizerConfig,
+    StrictModel,
+    TrackingConfig,
+    TrainConfig,
+)
+
+__all__ = [
+    "ConfigError",
+    "EmaConfig",
+    "GanConfig",
+    "JobConfig",
+    "OptimizerConfig",
+    "StrictModel",
+    "TrackingConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "load_job_dict",
+    "load_job_file",
+    "parse_override",
+]

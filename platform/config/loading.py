@@ -1,0 +1,149 @@
+"""YAML -> JobConfig, dotted overrides, and one-line error messages.
+
+`apply_overrides` is the one override mechanism: `--set a.b=c` on the command line and a Tune
+trial's parameters both go through it, before validation, so both get the same checks.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError, create_model
+
+from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.errors import ConfigError
+from ganforge.platform.modality import get_modality, modality_names
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Splits `a.b=value` and parses the value as YAML (so `3`, `true`, `[0.5, 0.9]` get types).
+
+    Pydantic then coerces what YAML leaves as a string, e.g. `1e-4`, to the field's type.
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted KEY, e.g. gan.n_critic=5")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns a copy of `raw` with each dotted key set to its value (intermediate maps created)."""
+    result = copy.deepcopy(dict(raw))
+    for dotted, value in overrides.items():
+        node = result
+        *parents, leaf = dotted.split(".")
+        for depth, part in enumerate(parents):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                where = ".".join(parents[: depth + 1])
+                raise ConfigError(f"--set {dotted}: {where} holds {child!r}, not a section")
+            node = child
+        node[leaf] = value
+    return result
+
+
+@cache
+def job_config_type(modality: str) -> type[JobConfig]:
+    """JobConfig with `data` and `model` narrowed to the modality's own config models."""
+    spec = get_modality(modality)
+    return create_model(
+        f"{spec.name.title()}JobConfig",
+        __base__=JobConfig,
+        data=(spec.data_config, spec.data_config()),
+        model=(spec.model_config, spec.model_config()),
+    )
+
+
+def load_job_dict(raw: Mapping[str, Any], source: str = "config") -> JobConfig:
+    """Validates a job config given as plain data.
+
+    Raises:
+        ConfigError: with one line naming `source`, the key path, the value and what was expected.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of keys to values, got {raw!r}")
+    modality = raw.get("modality")
+    if modality is None:
+        raise ConfigError(f"{source}: modality: missing (expected one of: {_names()})")
+    try:
+        model_type = job_config_type(str(modality))
+    except KeyError:
+        raise ConfigError(
+            f"{source}: modality = {modality!r}: unknown modality (expected one of: {_names()})"
+        ) from None
+    try:
+        return model_type.model_validate(dict(raw))
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {describe_validation_error(error, model_type)}") from None
+
+
+def load_job_file(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> JobConfig:
+    """Reads a YAML job file, applies dotted overrides and validates the result."""
+    raw = read_yaml(path)
+    if not isinstance(overrides, Mapping):
+        overrides = dict(parse_override(item) for item in overrides)
+    return load_job_dict(apply_overrides(raw, overrides), source=str(path))
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML mapping, turning a missing file or a syntax error into a ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise ConfigError(f"{path}: {where}invalid YAML ({problem})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    return raw
+
+
+def describe_validation_error(error: ValidationError, model_type: type[BaseModel]) -> str:
+    """Formats the first validation error as `key.path = value: what was expected`."""
+    errors = error.errors()
+    first = errors[0]
+    loc = [str(part) for part in first["loc"]]
+    path = ".".join(loc) or "<root>"
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model_type, loc[:-1])
+        message = f"{path}: unknown key" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
+    elif first["type"] == "missing":
+        message = f"{path}: missing required key"
+    else:
+        message = f"{path} = {first['input']!r}: {first['msg']}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return message
+
+
+def _allowed_keys(model_type: type[BaseModel], loc: list[str]) -> list[str]:
+    """Field names of the (nested) config model at `loc`, or [] where that is not a model."""
+    current: Any = model_type
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _names() -> str:
+    return ", ".join(modality_names())

@@ -1,0 +1,117 @@
+"""Typed, frozen job configuration. Every field says what it holds; ranges are checked here.
+
+A modality narrows `data` and `model` to its own config models (see `job_config_type`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: unknown keys refused, instances immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptimizerConfig(StrictModel):
+    """Adam settings for one network (G and D each have their own: TTUR)."""
+
+    lr: PositiveFloat = 2e-4
+    betas: tuple[Probability, Probability] = (0.5, 0.999)
+    weight_decay: NonNegativeFloat = 0.0
+
+
+class EmaConfig(StrictModel):
+    """Exponential moving average of the generator's weights; metrics use the EMA copy."""
+
+    enabled: bool = True
+    decay: Probability = 0.999
+    warmup_steps: Annotated[int, Field(ge=0)] = 100
+    """Before this step the EMA copy simply follows G (an average of an untrained G is noise)."""
+
+
+class GanConfig(StrictModel):
+    """The adversarial objective and its stabilisers, shared by every modality."""
+
+    loss: Literal["non_saturating", "hinge", "wasserstein", "least_squares"] = "non_saturating"
+    gradient_penalty: NonNegativeFloat = 0.0
+    """Weight of the WGAN-GP penalty on D's gradient norm at real/fake interpolates (0: off)."""
+    r1_gamma: NonNegativeFloat = 0.0
+    """Weight of the R1 penalty on D's gradient at real samples (0: off)."""
+    r1_every: PositiveInt = 16
+    """Lazy regularisation: R1 is applied every k D steps, scaled by k."""
+    spectral_norm: bool = False
+    """Wrap every linear and convolution layer of D in spectral normalisation."""
+    n_critic: PositiveInt = 1
+    """D steps per G step."""
+    g_opt: OptimizerConfig = OptimizerConfig()
+    d_opt: OptimizerConfig = OptimizerConfig()
+    ema: EmaConfig = EmaConfig()
+    grad_clip: PositiveFloat | None = None
+    """Clip each network's total gradient norm to this value (None: no clipping)."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """bf16 runs forward passes under torch.autocast; weights and optimizer states stay fp32."""
+
+
+class TrainConfig(StrictModel):
+    """How long, how wide and how often."""
+
+    steps: PositiveInt = 2000
+    """Generator steps."""
+    batch_size: PositiveInt = 64
+    """Per-worker batch size."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    workers: PositiveInt = 1
+    """Data-parallel width (Ray Train workers)."""
+    runner: Literal["ray", "local"] = "ray"
+    """`ray`: Ray Train TorchTrainer; `local`: the same loop in this process."""
+    use_gpu: bool = False
+    checkpoint_every: PositiveInt = 500
+    log_every: PositiveInt = 50
+    sample_every: Annotated[int, Field(ge=0)] = 500
+    """Write a sample artifact every k steps (0: only at the end)."""
+    max_failures: Annotated[int, Field(ge=0)] = 3
+    """Times Ray Train restarts the workers from the latest checkpoint after a failure."""
+    storage_path: str | None = None
+    """Where Ray Train keeps checkpoints (default: <GANFORGE_HOME>/ray)."""
+    eval_samples: PositiveInt = 2500
+
+
+class TrackingConfig(StrictModel):
+    """MLflow settings; unset values fall back to MLFLOW_* environment variables, then local files."""
+
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str = "ganforge"
+    model_name: str | None = None
+    """Registered model name for the EMA generator (default: the job name)."""
+    register_model: bool = True
+
+
+class JobConfig(StrictModel):
+    """One training job. `data` and `model` are the modality's own config models."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    modality: str
+    data: StrictModel
+    model: StrictModel
+    gan: GanConfig = GanConfig()
+    train: TrainConfig = TrainConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    @property
+    def model_name(self) -> str:
+        """The registered model name, defaulting to the job name."""
+        return self.tracking.model_name or self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain JSON-able data (round-trips through `load_job_dict`)."""
+        return self.model_dump(mode="json")

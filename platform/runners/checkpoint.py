@@ -1,0 +1,50 @@
+"""Checkpoint files: the shared training state (rank 0) and each rank's random streams."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+STATE_FILE = "state.pt"
+
+
+def rng_file(rank: int) -> str:
+    return f"rng_rank{rank}.pt"
+
+
+def capture_rng(extra: dict[str, Any]) -> dict[str, Any]:
+    """This process's global random states plus the loop's own streams."""
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+        **extra,
+    }
+
+
+def restore_global_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def save(directory: Path, rank: int, state: dict[str, Any] | None, rng: dict[str, Any]) -> None:
+    """Writes rank 0's `state` (if given) and this rank's random streams into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if state is not None:
+        torch.save(state, directory / STATE_FILE)
+    torch.save(rng, directory / rng_file(rank))
+
+
+def load_state(directory: Path) -> dict[str, Any]:
+    return torch.load(directory / STATE_FILE, map_location="cpu", weights_only=False)
+
+
+def load_rng(directory: Path, rank: int) -> dict[str, Any] | None:
+    """This rank's random streams, or None when the checkpoint came from a narrower run."""
+    path = directory / rng_file(rank)
+    return torch.load(path, weights_only=False) if path.exists() else None

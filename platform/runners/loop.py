@@ -1,0 +1,232 @@
+"""The ONE training loop. Runners decide where it runs; this file decides what it does.
+
+Read top to bottom: build -> maybe resume -> (D steps, G step, EMA) x steps, with metrics every
+`log_every`, samples every `sample_every` and a checkpoint every `checkpoint_every` G steps.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from torch.utils.data._utils.collate import default_collate
+
+from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.errors import TrainingError
+from ganforge.platform.gan import AdversarialStep, GanNets, add_spectral_norm, make_ema_copy
+from ganforge.platform.gan.ema import update_ema
+from ganforge.platform.modality import Modality, get_modality
+from ganforge.platform.runners import checkpoint
+from ganforge.platform.runners.batches import ShardSampler, derive_seed
+from ganforge.platform.runners.context import WorkerContext
+from ganforge.platform.tracking.stream import MetricStream, TrackingTarget
+
+SAMPLE_COUNT = 512
+
+
+class DivergedError(TrainingError):
+    """A loss became NaN or infinite: the run is failed, not registered."""
+
+
+@dataclass
+class _Parts:
+    modality: Modality
+    nets: GanNets
+    ema: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    sampler: ShardSampler
+    latents: torch.Generator
+
+
+def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
+    modality = get_modality(job.modality)
+    torch.manual_seed(job.train.seed)  # identical initial weights on every rank
+    g_module = modality.build_generator(job.model, job.data)
+    d_module = modality.build_discriminator(job.model, job.data)
+    if job.gan.spectral_norm:
+        add_spectral_norm(d_module)
+    nets = GanNets(
+        generator=ctx.wrap(g_module),
+        discriminator=ctx.wrap(d_module, broadcast_buffers=False),
+        g_module=g_module,
+        d_module=d_module,
+    )
+    ema = make_ema_copy(g_module)
+    g_opt, d_opt = job.gan.g_opt, job.gan.d_opt
+    opt_g = torch.optim.Adam(g_module.parameters(), g_opt.lr, g_opt.betas, weight_decay=g_opt.weight_decay)
+    opt_d = torch.optim.Adam(d_module.parameters(), d_opt.lr, d_opt.betas, weight_decay=d_opt.weight_decay)
+    sampler = ShardSampler(modality.load_dataset(job.data), ctx.rank, ctx.world_size, job.train.seed)
+    latents = torch.Generator().manual_seed(derive_seed(job.train.seed, ctx.rank, 1))
+    return _Parts(modality, nets, ema, opt_g, opt_d, sampler, latents)
+
+
+def _training_state(parts: _Parts, step: int) -> dict[str, Any]:
+    return {
+        "step": step,
+        "generator": parts.nets.g_module.state_dict(),
+        "discriminator": parts.nets.d_module.state_dict(),
+        "generator_ema": parts.ema.state_dict(),
+        "opt_g": parts.opt_g.state_dict(),
+        "opt_d": parts.opt_d.state_dict(),
+    }
+
+
+def _rng_state(parts: _Parts) -> dict[str, Any]:
+    return checkpoint.capture_rng(
+        {"sampler": parts.sampler.state_dict(), "latents": parts.latents.get_state()}
+    )
+
+
+def _resume(parts: _Parts, directory: Path, rank: int) -> int:
+    """Restores everything the checkpoint holds; returns the step to continue from."""
+    state = checkpoint.load_state(directory)
+    parts.nets.g_module.load_state_dict(state["generator"])
+    parts.nets.d_module.load_state_dict(state["discriminator"])
+    parts.ema.load_state_dict(state["generator_ema"])
+    parts.opt_g.load_state_dict(state["opt_g"])
+    parts.opt_d.load_state_dict(state["opt_d"])
+    rng = checkpoint.load_rng(directory, rank)
+    if rng is not None:  # None: resumed at another width; this rank's streams start afresh
+        checkpoint.restore_global_rng(rng)
+        parts.sampler.load_state_dict(rng["sampler"])
+        parts.latents.set_state(rng["latents"])
+    return int(state["step"])
+
+
+def _check_finite(step: int, values: dict[str, float]) -> None:
+    bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+    if bad:
+        raise DivergedError(f"training diverged at step {step}: {bad}")
+
+
+def evaluation_generator(job: JobConfig, parts: _Parts) -> torch.nn.Module:
+    """Metrics and the registered model use the EMA generator when EMA is on (StyleGAN practice)."""
+    return parts.ema if job.gan.ema.enabled else parts.nets.g_module
+
+
+def train_loop(
+    job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None = None
+) -> dict[str, float]:
+    """Trains `job` on this worker and returns the final metrics (chief: with evaluation)."""
+    train, device = job.train, ctx.device
+    parts = _build(job, ctx)
+    start = 0
+    resume_dir = ctx.latest_checkpoint()
+    if resume_dir is not None:
+        start = _resume(parts, resume_dir, ctx.rank)
+    parts.ema.to(device)
+    stepper = AdversarialStep(job.gan, parts.nets, parts.opt_g, parts.opt_d, device)
+    stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
+    fixed_z = parts.modality.sample_latents(
+        job.model, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
+    ).to(device)
+
+    def latents() -> torch.Tensor:
+        return parts.modality.sample_latents(job.model, train.batch_size, parts.latents).to(device)
+
+    last: dict[str, float] = {}
+    tick, ticked_at = time.perf_counter(), start
+    try:
+        for step in range(start, train.steps):
+            for k in range(job.gan.n_critic):
+                real = parts.sampler.next_batch(train.batch_size).to(device, non_blocking=True)
+                stats = stepper.discriminator_step(real, latents(), step * job.gan.n_critic + k)
+            stats.update(stepper.generator_step(latents()))
+            if job.gan.ema.enabled:
+                update_ema(parts.ema, parts.nets.g_module, job.gan.ema.decay, step, job.gan.ema.warmup_steps)
+            done = step + 1
+            if done % train.log_every == 0 or done == train.steps:
+                # .item() only here: between log steps the step never waits on the host.
+                last = {name: value.item() for name, value in stats.items()}
+                _check_finite(done, last)
+                now = time.perf_counter()
+                last["step_time"] = (now - tick) / max(done - ticked_at, 1)
+                tick, ticked_at = now, done
+                if ctx.is_chief:
+                    ctx.progress(done, last)
+                    if stream:
+                        stream.log_metrics(done, last)
+            if stream and train.sample_every and done % train.sample_every == 0:
+                stream.log_samples(done, _write_samples(job, parts, fixed_z))
+            if done % train.checkpoint_every == 0 or done == train.steps:
+                last = _checkpoint_and_report(job, ctx, parts, done, last, stream, fixed_z)
+    finally:
+        if stream:
+            stream.close()
+    return last
+
+
+@contextmanager
+def _inference(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Eval mode and no grad for a moment, then the module's own mode again."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        module.train(was_training)
+
+
+def _reference_reals(dataset: Dataset, count: int) -> torch.Tensor:
+    """The first `count` real items, drawn without touching the sampler's random stream."""
+    count = min(count, len(dataset))  # type: ignore[arg-type]
+    tensors = getattr(dataset, "tensors", None)
+    if tensors is not None:
+        return tensors[0][:count]
+    return default_collate([dataset[i] for i in range(count)])
+
+
+def _write_samples(job: JobConfig, parts: _Parts, fixed_z: torch.Tensor) -> Path:
+    out_dir = Path(tempfile.mkdtemp(prefix="ganforge-samples-"))
+    with _inference(evaluation_generator(job, parts)) as generator:
+        fakes = generator(fixed_z).float().cpu()
+    reals = _reference_reals(parts.sampler.dataset, len(fixed_z))
+    parts.modality.write_samples(fakes, reals, out_dir)
+    return out_dir
+
+
+def _checkpoint_and_report(
+    job: JobConfig,
+    ctx: WorkerContext,
+    parts: _Parts,
+    step: int,
+    metrics: dict[str, float],
+    stream: MetricStream | None,
+    fixed_z: torch.Tensor,
+) -> dict[str, float]:
+    """Saves the checkpoint (state first, so evaluation cannot disturb the random streams)."""
+    final = step == job.train.steps
+    with tempfile.TemporaryDirectory(prefix="ganforge-ckpt-") as tmp:
+        directory = Path(tmp)
+        checkpoint.save(
+            directory,
+            ctx.rank,
+            _training_state(parts, step) if ctx.is_chief else None,
+            _rng_state(parts),
+        )
+        report = {**metrics, "step": step}
+        if final and ctx.is_chief:
+            report.update(_evaluate(job, parts))
+            if stream:
+                stream.log_metrics(step, {k: v for k, v in report.items() if k != "step"})
+                stream.log_samples(step, _write_samples(job, parts, fixed_z))
+        ctx.report(report, directory)
+    return report
+
+
+def _evaluate(job: JobConfig, parts: _Parts) -> dict[str, float]:
+    with _inference(evaluation_generator(job, parts)) as generator:
+        values = parts.modality.evaluate(
+            generator, parts.sampler.dataset, job.model, job.data, job.train.seed
+        )
+    return {name: float(value) for name, value in values.items()}

@@ -1,0 +1,123 @@
+"""The Ray Train runner: the same loop in N TorchTrainer workers (DDP), resumable on failure."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ray
+import ray.train
+import ray.train.torch
+from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchTrainer
+from torch import nn
+
+from ganforge.platform.config.loading import load_job_dict
+from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.runners.context import WorkerContext
+from ganforge.platform.runners.loop import train_loop
+from ganforge.platform.tracking.stream import TrackingTarget
+
+ProgressFn = Callable[[int, dict[str, float]], None]
+
+
+@ray.remote(num_cpus=0)
+class ProgressRelay:
+    """Carries rank 0's progress to the driver, whose terminal shows the bar.
+
+    Worker output itself stays out of the user's terminal (log_to_driver=False).
+    """
+
+    def __init__(self) -> None:
+        self._items: list[tuple[int, dict[str, float]]] = []
+
+    def push(self, step: int, metrics: dict[str, float]) -> None:
+        self._items.append((step, metrics))
+
+    def drain(self) -> list[tuple[int, dict[str, float]]]:
+        items, self._items = self._items, []
+        return items
+
+
+class RayTrainContext(WorkerContext):
+    def __init__(self, relay: Any | None) -> None:
+        context = ray.train.get_context()
+        self.rank = context.get_world_rank()
+        self.world_size = context.get_world_size()
+        self.device = ray.train.torch.get_device()
+        self.relay = relay
+        self._restored: tempfile.TemporaryDirectory | None = None
+
+    def wrap(self, module: nn.Module, *, broadcast_buffers: bool = True) -> nn.Module:
+        return ray.train.torch.prepare_model(
+            module, parallel_strategy_kwargs={"broadcast_buffers": broadcast_buffers}
+        )
+
+    def latest_checkpoint(self) -> Path | None:
+        checkpoint = ray.train.get_checkpoint()
+        if checkpoint is None:
+            return None
+        self._restored = tempfile.TemporaryDirectory(prefix="ganforge-restore-")
+        return Path(checkpoint.to_directory(self._restored.name))
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
+        # Every rank passes its folder: Ray merges them, so each rank's random streams are kept.
+        checkpoint = ray.train.Checkpoint.from_directory(str(checkpoint_dir)) if checkpoint_dir else None
+        ray.train.report(metrics, checkpoint=checkpoint)
+
+    def progress(self, step: int, metrics: dict[str, float]) -> None:
+        if self.relay is not None:
+            self.relay.push.remote(step, metrics)  # fire and forget: never waits on the driver
+
+
+def _worker_entry(config: dict[str, Any]) -> None:
+    job = load_job_dict(config["job"], source="job")
+    train_loop(job, RayTrainContext(config.get("relay")), config.get("target"))
+
+
+def _follow(relay: Any, on_progress: ProgressFn, stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        for step, metrics in ray.get(relay.drain.remote()):
+            on_progress(step, metrics)
+
+
+def run_ray_train(
+    job: JobConfig,
+    storage_path: str,
+    run_name: str,
+    target: TrackingTarget | None = None,
+    on_progress: ProgressFn | None = None,
+) -> tuple[dict[str, float], ray.train.Checkpoint]:
+    """Runs the loop in `job.train.workers` Ray Train workers; returns final metrics and checkpoint."""
+    relay = ProgressRelay.remote() if on_progress else None
+    trainer = TorchTrainer(
+        _worker_entry,
+        train_loop_config={"job": job.to_dict(), "target": target, "relay": relay},
+        scaling_config=ScalingConfig(num_workers=job.train.workers, use_gpu=job.train.use_gpu),
+        run_config=RunConfig(
+            name=run_name,
+            storage_path=storage_path,
+            failure_config=FailureConfig(max_failures=job.train.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+        ),
+    )
+    stop = threading.Event()
+    follower = None
+    if relay is not None and on_progress is not None:
+        follower = threading.Thread(target=_follow, args=(relay, on_progress, stop), daemon=True)
+        follower.start()
+    try:
+        result = trainer.fit()
+    finally:
+        stop.set()
+        if follower is not None:
+            follower.join(timeout=5)
+    if relay is not None and on_progress is not None:
+        for step, metrics in ray.get(relay.drain.remote()):
+            on_progress(step, metrics)
+    if result.checkpoint is None:
+        raise RuntimeError("Ray Train finished without a checkpoint")
+    return dict(result.metrics or {}), result.checkpoint

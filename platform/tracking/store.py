@@ -1,0 +1,72 @@
+"""Where runs are tracked: the embedded local store by default, any MLflow URI otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from ganforge.platform.config.schema import TrackingConfig
+from ganforge.platform.errors import TrackingError
+
+
+def ganforge_home() -> Path:
+    """Folder of the embedded default: MLflow store, artifacts and Ray checkpoints."""
+    return Path(os.environ.get("GANFORGE_HOME", "ganforge-runs")).resolve()
+
+
+def local_store() -> tuple[str, str]:
+    """(tracking URI, artifact root) of the embedded SQLite store."""
+    home = ganforge_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'mlflow.db'}", (home / "mlartifacts").as_uri()
+
+
+def tracking_uri(cfg: TrackingConfig) -> str:
+    """The config's URI, else MLFLOW_TRACKING_URI, else the embedded SQLite store."""
+    return cfg.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store()[0]
+
+
+def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
+    """The experiment's id, creating it (with local artifacts for the embedded store) if needed."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    local_uri, artifact_root = local_store() if uri == local_store()[0] else (None, None)
+    location = f"{artifact_root}/{name}" if local_uri else None
+    return client.create_experiment(name, artifact_location=location)
+
+
+def ui_command(uri: str) -> str:
+    """The command that opens the MLflow UI on `uri`."""
+    if uri.startswith("sqlite:///"):
+        return f"mlflow ui --backend-store-uri {uri} --port 5000   # then open http://127.0.0.1:5000"
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri}"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def configure_process(uri: str) -> None:
+    """Points this process's fluent MLflow API at `uri`."""
+    mlflow.set_tracking_uri(uri)
+
+
+def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
+    """Fails fast, before any training, when an HTTP tracking server does not answer.
+
+    Raises:
+        TrackingError: naming the URI and what went wrong.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    import requests  # MLflow's own HTTP client library
+
+    try:
+        response = requests.get(f"{uri.rstrip('/')}/health", timeout=timeout_s)
+    except requests.RequestException as error:
+        reason = type(error).__name__
+        raise TrackingError(f"MLflow tracking server {uri} is unreachable ({reason})") from None
+    if response.status_code >= 400:
+        raise TrackingError(f"MLflow tracking server {uri} answered HTTP {response.status_code}")
