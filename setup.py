@@ -9,8 +9,6 @@ from setuptools import find_namespace_packages, setup
 LAYERS = ("platform", "pipelines", "modalities")
 
 packages = [
-    f"ganforge.{name}"
-    for layer in LAYERS
-    for name in find_namespace_packages(include=[layer, f"{layer}.*"])
+    f"ganforge.{name}" for layer in LAYERS for name in find_namespace_packages(include=[layer, f"{layer}.*"])
 ]
 setup(packages=packages)

@@ -43,7 +43,12 @@ class ToyModality(Modality):
         return write_scatter(fakes, reals, out_dir)
 
     def evaluate(
-        self, generator: nn.Module, dataset: Dataset, model_cfg: ToyModel, data_cfg: ToyData, seed: int
+        self,
+        generator: nn.Module,
+        dataset: Dataset,
+        model_cfg: ToyModel,
+        data_cfg: ToyData,
+        seed: int,
     ) -> dict[str, float]:
         centres = mode_centres(data_cfg)
         if len(centres) == 0:
@@ -59,8 +64,14 @@ class ToyModality(Modality):
             "modality": "toy",
             "data": {"dataset": "ring8", "n_samples": 2000},
             "model": {"g_hidden": 32, "g_layers": 2, "d_hidden": 32, "d_layers": 2},
-            "train": {"steps": 20, "batch_size": 32, "log_every": 5, "checkpoint_every": 10,
-                      "sample_every": 10, "runner": "local"},
+            "train": {
+                "steps": 20,
+                "batch_size": 32,
+                "log_every": 5,
+                "checkpoint_every": 10,
+                "sample_every": 10,
+                "runner": "local",
+            },
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ganforge.platform.config.schema import StrictModel
 
@@ -26,15 +26,21 @@ class ToyData(StrictModel):
     sigma: Annotated[float, Field(gt=0)] | None = None
     """Mode standard deviation; defaults to 0.01 (ring8) and 0.05 (grid25)."""
 
+    @field_validator("path")
+    @classmethod
+    def _existing_points_file(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if not path.is_file():
+            raise ValueError("no such file")
+        if path.suffix.lower() not in {".npy", ".csv"}:
+            raise ValueError("expected a .npy or .csv file")
+        return path.resolve()  # Ray workers may run in another working directory
+
     @model_validator(mode="after")
     def _file_needs_path(self) -> ToyData:
-        if self.dataset == "file":
-            if self.path is None:
-                raise ValueError("dataset 'file' needs data.path")
-            if not self.path.is_file():
-                raise ValueError(f"data.path {str(self.path)!r} does not exist or is not a file")
-            if self.path.suffix.lower() not in {".npy", ".csv"}:
-                raise ValueError(f"data.path {str(self.path)!r}: expected a .npy or .csv file")
+        if self.dataset == "file" and self.path is None:
+            raise ValueError("dataset 'file' needs data.path")
         return self
 
 

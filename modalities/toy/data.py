@@ -15,8 +15,6 @@ RING8_SIGMA = 0.01
 GRID25_SIGMA = 0.05
 
 
-
-
 def mode_centres(cfg: ToyData) -> np.ndarray:
     """(K, 2) centres of the mixture components."""
     if cfg.dataset == "ring8":

@@ -63,7 +63,10 @@ def _final_generator(job: JobConfig, checkpoint_dir: Path) -> torch.nn.Module:
 
 
 def _run(
-    job: JobConfig, target: TrackingTarget | None, address: str | None, on_progress: ProgressFn | None
+    job: JobConfig,
+    target: TrackingTarget | None,
+    address: str | None,
+    on_progress: ProgressFn | None,
 ) -> tuple[dict[str, float], Callable[[], object], str]:
     """Runs the chosen runner: final metrics, an opener of the final checkpoint, its location."""
     name = f"{job.name}-{target.run_id[:8] if target else time.strftime('%Y%m%d-%H%M%S')}"
@@ -79,9 +82,7 @@ def _run(
     return metrics, checkpoint.as_directory, checkpoint.path
 
 
-def train(
-    job: JobConfig, address: str | None = None, on_progress: ProgressFn | None = None
-) -> TrainOutcome:
+def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | None = None) -> TrainOutcome:
     """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
 
     Raises:

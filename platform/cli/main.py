@@ -42,13 +42,26 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--set", "overrides", metavar="KEY=VALUE", multiple=True,
-              help="Override a config value by dotted key, e.g. --set gan.n_critic=5 (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Override a config value by dotted key, e.g. --set gan.n_critic=5 (repeatable).",
+)
 @click.option("--workers", type=int, default=None, help="Data-parallel width (train.workers).")
-@click.option("--runner", type=click.Choice(["ray", "local"]), default=None,
-              help="ray: Ray Train workers; local: this process (train.runner).")
-@click.option("--address", default=None, metavar="ADDR",
-              help="Join this Ray cluster instead of starting a local Ray.")
+@click.option(
+    "--runner",
+    type=click.Choice(["ray", "local"]),
+    default=None,
+    help="ray: Ray Train workers; local: this process (train.runner).",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="ADDR",
+    help="Join this Ray cluster instead of starting a local Ray.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line: run id, metrics, model.")
 @user_errors

@@ -126,6 +126,9 @@ def describe_validation_error(error: ValidationError, model_type: type[BaseModel
         message = f"{path}: unknown key" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
     elif first["type"] == "missing":
         message = f"{path}: missing required key"
+    elif first["type"] == "value_error":
+        # Our own validators' messages, without pydantic's "Value error, " prefix.
+        message = f"{path} = {first['input']!r}: {first['ctx']['error']}"
     else:
         message = f"{path} = {first['input']!r}: {first['msg']}"
     if len(errors) > 1:

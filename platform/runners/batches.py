@@ -54,7 +54,11 @@ class ShardSampler:
         return default_collate([self.dataset[int(i)] for i in index])
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state(), "order": self._order, "offset": self._offset}
+        return {
+            "generator": self.generator.get_state(),
+            "order": self._order,
+            "offset": self._offset,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"])

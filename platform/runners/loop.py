@@ -113,9 +113,7 @@ def evaluation_generator(job: JobConfig, parts: _Parts) -> torch.nn.Module:
     return parts.ema if job.gan.ema.enabled else parts.nets.g_module
 
 
-def train_loop(
-    job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None = None
-) -> dict[str, float]:
+def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None = None) -> dict[str, float]:
     """Trains `job` on this worker and returns the final metrics (chief: with evaluation)."""
     train, device = job.train, ctx.device
     parts = _build(job, ctx)
@@ -142,7 +140,13 @@ def train_loop(
                 stats = stepper.discriminator_step(real, latents(), step * job.gan.n_critic + k)
             stats.update(stepper.generator_step(latents()))
             if job.gan.ema.enabled:
-                update_ema(parts.ema, parts.nets.g_module, job.gan.ema.decay, step, job.gan.ema.warmup_steps)
+                update_ema(
+                    parts.ema,
+                    parts.nets.g_module,
+                    job.gan.ema.decay,
+                    step,
+                    job.gan.ema.warmup_steps,
+                )
             done = step + 1
             if done % train.log_every == 0 or done == train.steps:
                 # .item() only here: between log steps the step never waits on the host.

@@ -43,7 +43,10 @@ def git_commit() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -64,9 +67,7 @@ def start_run(job: JobConfig, fingerprint: str, runner: str) -> TrackingTarget:
         "ganforge.runner": runner,
     }
     run = client.create_run(experiment_id, tags=tags)
-    params = [
-        Param(key, value[:MAX_PARAM_LENGTH]) for key, value in flatten(job.to_dict()).items()
-    ]
+    params = [Param(key, value[:MAX_PARAM_LENGTH]) for key, value in flatten(job.to_dict()).items()]
     client.log_batch(run.info.run_id, params=params, tags=[RunTag("ganforge.status", "running")])
     client.log_dict(run.info.run_id, job.to_dict(), "config.yaml")
     return TrackingTarget(uri=uri, run_id=run.info.run_id)

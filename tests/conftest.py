@@ -1,0 +1,35 @@
+"""Shared fixtures: a private GANFORGE_HOME / MLflow store per test, the repo root, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GANFORGE = str(Path(sys.executable).with_name("ganforge"))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty embedded store for this test (MLflow SQLite, artifacts, checkpoints)."""
+    path = tmp_path / "ganforge-home"
+    monkeypatch.setenv("GANFORGE_HOME", str(path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return path
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    """Runs the installed `ganforge` command; returns the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [GANFORGE, *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,103 @@
+"""`ganforge train` end to end on the embedded default: real MLflow SQLite store, real files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+import yaml
+from mlflow.tracking import MlflowClient
+
+from ganforge.modalities.toy import MODALITY
+from ganforge.platform.config import apply_overrides
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def _tiny_file(tmp_path: Path, **overrides) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(apply_overrides(MODALITY.tiny_config(), overrides)))
+    return path
+
+
+def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None:
+    result = run_cli("train", str(_tiny_file(tmp_path)), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"run_id", "metrics", "model_name", "model_version"} <= set(outcome)
+    assert "mlflow ui --backend-store-uri sqlite:///" in result.stdout
+
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(outcome["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["gan.loss"] == "non_saturating"
+    assert run.data.params["train.steps"] == "20"
+    for tag in ("ganforge.config_hash", "ganforge.git_commit", "ganforge.data_fingerprint"):
+        assert run.data.tags[tag]
+    history = client.get_metric_history(run.info.run_id, "loss_d")
+    assert [m.step for m in history] == [5, 10, 15, 20]
+    for key in ("loss_g", "grad_norm_d", "grad_norm_g", "d_real", "d_fake", "step_time", "modes"):
+        assert key in run.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert "config.yaml" in artifacts
+    samples = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
+    assert "samples/step_0000010" in samples and "samples/step_0000020" in samples
+
+    version = client.get_model_version(outcome["model_name"], outcome["model_version"])
+    assert version.tags["run_id"] == run.info.run_id
+    assert version.tags["data_fingerprint"] == run.data.tags["ganforge.data_fingerprint"]
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pytorch.load_model(f"models:/{outcome['model_name']}/{outcome['model_version']}")
+    points = model(torch.randn(16, 2))
+    assert points.shape == (16, 2) and torch.isfinite(points).all()
+
+
+def test_unreachable_tracking_server_fails_fast(tmp_path: Path, home: Path) -> None:
+    config = _tiny_file(tmp_path, **{"tracking.uri": "http://127.0.0.1:9"})
+    start = time.monotonic()
+    result = run_cli("train", str(config), cwd=tmp_path)
+    assert time.monotonic() - start < 30  # includes interpreter start-up on a 2-core machine
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: MLflow tracking server http://127.0.0.1:9 is unreachable (ConnectionError)"
+    ]
+    assert not (home / "checkpoints").exists()
+
+
+def test_corrupt_data_file_is_a_clear_error_before_training(tmp_path: Path, home: Path) -> None:
+    points = tmp_path / "points.csv"
+    points.write_text("0.1,0.2\n0.3,oops\n")
+    config = _tiny_file(tmp_path, **{"data.dataset": "file", "data.path": str(points)})
+    result = run_cli("train", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(points) in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (home / "mlflow.db").exists()  # no run was opened
+
+
+def test_diverged_run_is_failed_and_not_registered(tmp_path: Path, home: Path) -> None:
+    # A learning rate of 1e6 with no stabiliser sends the losses to inf/NaN within steps.
+    config = _tiny_file(
+        tmp_path,
+        **{
+            "gan.g_opt.lr": 1.0e6,
+            "gan.d_opt.lr": 1.0e6,
+            "gan.loss": "wasserstein",
+            "model.g_batch_norm": False,
+            "train.steps": 200,
+        },
+    )
+    result = run_cli("train", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "diverged" in result.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    runs = client.search_runs(client.get_experiment_by_name("ganforge").experiment_id)
+    assert [r.info.status for r in runs] == ["FAILED"]
+    assert client.search_registered_models() == []
