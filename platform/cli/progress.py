@@ -8,17 +8,27 @@ SHOWN = ("loss_d", "loss_g")
 
 
 class ProgressBar:
-    """A tqdm bar on stderr, fed by the runner's progress callback."""
+    """A tqdm bar on stderr, fed by the runner's progress callback.
+
+    The bar appears with the first report, so an error found before training is the only
+    thing on the terminal.
+    """
 
     def __init__(self, total: int, description: str) -> None:
-        self._bar = tqdm(total=total, desc=description, unit="step", dynamic_ncols=True)
+        self.total = total
+        self.description = description
+        self._bar: tqdm | None = None
         self._step = 0
 
     def __call__(self, step: int, metrics: dict[str, float]) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=self.total, desc=self.description, unit="step", dynamic_ncols=True)
         if step > self._step:
             self._bar.update(step - self._step)
             self._step = step
-        self._bar.set_postfix({k: f"{metrics[k]:.3f}" for k in SHOWN if k in metrics}, refresh=False)
+        losses = {k: f"{metrics[k]:.3f}" for k in SHOWN if k in metrics}
+        self._bar.set_postfix(losses, refresh=False)
 
     def close(self) -> None:
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()

@@ -220,9 +220,10 @@ def _checkpoint_and_report(
         )
         report = {**metrics, "step": step}
         if final and ctx.is_chief:
-            report.update(_evaluate(job, parts))
+            evaluation = _evaluate(job, parts)
+            report.update(evaluation)
             if stream:
-                stream.log_metrics(step, {k: v for k, v in report.items() if k != "step"})
+                stream.log_metrics(step, evaluation)
                 stream.log_samples(step, _write_samples(job, parts, fixed_z))
         ctx.report(report, directory)
     return report

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import warnings
+from contextlib import redirect_stderr
 from dataclasses import dataclass
 
 import mlflow
@@ -32,7 +35,14 @@ def log_generator(
     """
     mlflow.set_tracking_uri(target.uri)
     generator = generator.cpu().eval()
-    with mlflow.start_run(run_id=target.run_id):
+    # MLflow prints registry chatter and torch.export warns about read-only buffers; the CLI
+    # prints its own summary of what was registered.
+    with (
+        mlflow.start_run(run_id=target.run_id),
+        redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
         info = mlflow.pytorch.log_model(
             generator,
             name="generator",
