@@ -25,7 +25,9 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except GanforgeError as error:
-            click.echo(f"error: {error}", err=True)
+            # One line: a wrapped library error can carry a multi-line report of its own.
+            lines = str(error).strip().splitlines() or [type(error).__name__]
+            click.echo(f"error: {lines[0]}", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -7,7 +7,9 @@ every DDP forward is followed by a backward that reaches all of that network's p
 no step has parameters without gradients: `find_unused_parameters` is never needed. D is wrapped
 with `broadcast_buffers=False` because it runs two forwards (real, fake) before one backward; a
 buffer broadcast in the second forward would overwrite BatchNorm statistics the first forward's
-graph still needs.
+graph still needs. Each rank then keeps its own running statistics (and spectral-norm power
+iteration vectors); D is never run in eval mode, and the weights themselves stay in sync because
+DDP averages the gradients. On GPUs, BatchNorm layers can be turned into SyncBatchNorm instead.
 """
 
 from __future__ import annotations

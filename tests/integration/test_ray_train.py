@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from ganforge.modalities.toy import MODALITY
 from ganforge.platform.config import apply_overrides
-from tests.conftest import GANFORGE, REPO, run_cli
+from tests.conftest import GANFORGE, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +55,13 @@ def _train_worker_pids() -> list[int]:
 
 
 def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home: Path) -> None:
-    steps = 400
+    steps = 300
     config = _config(
         tmp_path,
         **{
             "train.workers": 2,
             "train.steps": steps,
-            "train.checkpoint_every": 50,
+            "train.checkpoint_every": 30,
             "train.log_every": 10,
             "train.sample_every": 0,
         },
@@ -91,5 +91,5 @@ def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home
     history = MlflowClient(tracking_uri=outcome["tracking_uri"]).get_metric_history(
         outcome["run_id"], "loss_d"
     )
-    assert max(m.step for m in history) == steps
-    assert REPO.exists()
+    # Resumed, not restarted: every logged step up to the end is there (no gap).
+    assert {m.step for m in history} == set(range(10, steps + 1, 10))
