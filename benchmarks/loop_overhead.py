@@ -94,7 +94,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    job = load_untracked(CONFIG, {"train.steps": args.steps, "train.workers": 1, "train.sample_every": 0})
+    threads = torch.get_num_threads()
+    job = load_untracked(
+        CONFIG,
+        # The Ray worker gets as many CPUs (so torch threads) as this process uses.
+        {
+            "train.steps": args.steps,
+            "train.workers": 1,
+            "train.sample_every": 0,
+            "train.cpus_per_worker": threads,
+        },
+    )
     connect(num_cpus=2)
     runs: dict[str, list[float]] = {"hand-written": [], "in-process": [], "ray-train-1": []}
     for repeat in range(args.repeats):

@@ -64,8 +64,9 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
     print(body)
-    if not args.no_write and not args.only:
-        write_section("Toy mixtures: mode coverage (issue 2)", body)
+    if not args.no_write:
+        sets = args.only or "grid25 + ring8"
+        write_section(f"Toy mixtures, {sets}: mode coverage (issue 2)", body)
 
 
 if __name__ == "__main__":

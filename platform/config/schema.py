@@ -74,6 +74,8 @@ class TrainConfig(StrictModel):
     runner: Literal["ray", "local"] = "ray"
     """`ray`: Ray Train TorchTrainer; `local`: the same loop in this process."""
     use_gpu: bool = False
+    cpus_per_worker: PositiveInt = 1
+    """CPUs Ray reserves for each worker (Ray sets the worker's torch thread count from it)."""
     checkpoint_every: PositiveInt = 500
     log_every: PositiveInt = 50
     sample_every: Annotated[int, Field(ge=0)] = 500

@@ -96,7 +96,11 @@ def run_ray_train(
     trainer = TorchTrainer(
         _worker_entry,
         train_loop_config={"job": job.to_dict(), "target": target, "relay": relay},
-        scaling_config=ScalingConfig(num_workers=job.train.workers, use_gpu=job.train.use_gpu),
+        scaling_config=ScalingConfig(
+            num_workers=job.train.workers,
+            use_gpu=job.train.use_gpu,
+            resources_per_worker={"CPU": job.train.cpus_per_worker},
+        ),
         run_config=RunConfig(
             name=run_name,
             storage_path=storage_path,
