@@ -7,4 +7,4 @@ cd "$(dirname "$0")"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e .
-.venv/bin/ganforge train configs/toy/grid25.yaml "$@"
+.venv/bin/ganforge train configs/toy/ring8.yaml "$@"
