@@ -6,8 +6,11 @@ python benchmarks/toy_quality.py [--seeds 3] [--set KEY=VALUE ...]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
+
+import torch
 
 from common import command_line, load_untracked, train_local, write_section
 
@@ -57,9 +60,10 @@ def main() -> None:
             f"{mean['reverse_kl']:.3f} | {mean['minutes']:.1f} | {per_seed} | {TARGETS[name]} |"
         )
     body = (
-        f"Command: `{command_line()}` (2 CPU cores, in-process runner, EMA generator, "
+        f"Command: `{command_line()}` ({os.cpu_count()} CPU cores, {torch.get_num_threads()} torch "
+        "thread(s), in-process runner, EMA generator, "
         f"2,500 samples, mean of {args.seeds} seeds).\n\n"
-        "| set | G steps | modes | high quality | reverse KL | CPU-min/run "
+        "| set | G steps | modes | high quality | reverse KL | wall min/run "
         "| per seed (modes / HQ / KL) | anchor |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
