@@ -1,7 +1,7 @@
 """GAN core: losses, penalties, EMA and the adversarial step, independent of any modality."""
 
 from ganforge.platform.gan.ema import make_ema_copy, update_ema
-from ganforge.platform.gan.layers import add_spectral_norm, count_parameters
+from ganforge.platform.gan.layers import add_spectral_norm
 from ganforge.platform.gan.losses import discriminator_loss, generator_loss
 from ganforge.platform.gan.penalties import gradient_penalty, r1_penalty
 from ganforge.platform.gan.step import AdversarialStep, GanNets
@@ -10,7 +10,6 @@ __all__ = [
     "AdversarialStep",
     "GanNets",
     "add_spectral_norm",
-    "count_parameters",
     "discriminator_loss",
     "generator_loss",
     "gradient_penalty",

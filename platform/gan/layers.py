@@ -14,8 +14,3 @@ def add_spectral_norm(module: nn.Module) -> nn.Module:
         if isinstance(child, _SPECTRAL_LAYERS) and not hasattr(child, "parametrizations"):
             spectral_norm(child)
     return module
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

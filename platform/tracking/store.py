@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import mlflow
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.config.schema import TrackingConfig
@@ -46,11 +45,6 @@ def ui_command(uri: str) -> str:
     if uri.startswith(("http://", "https://")):
         return f"open {uri}"
     return f"mlflow ui --backend-store-uri {uri}"
-
-
-def configure_process(uri: str) -> None:
-    """Points this process's fluent MLflow API at `uri`."""
-    mlflow.set_tracking_uri(uri)
 
 
 def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
