@@ -33,8 +33,8 @@ def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    local_uri, artifact_root = local_store() if uri == local_store()[0] else (None, None)
-    location = f"{artifact_root}/{name}" if local_uri else None
+    store_uri, artifact_root = local_store()
+    location = f"{artifact_root}/{name}" if uri == store_uri else None
     return client.create_experiment(name, artifact_location=location)
 
 
