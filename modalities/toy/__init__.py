@@ -13,8 +13,8 @@ from ganforge.modalities.toy.config import ToyData, ToyModel
 from ganforge.modalities.toy.data import load_points, mode_centres, mode_sigma
 from ganforge.modalities.toy.metrics import METRICS, mode_metrics
 from ganforge.modalities.toy.nets import ToyDiscriminator, ToyGenerator
-from ganforge.modalities.toy.samples import write_scatter
-from ganforge.platform.modality import Modality
+from ganforge.modalities.toy.samples import write_points_csv, write_scatter
+from ganforge.platform.modality import Modality, SampleArtifacts
 
 EVAL_SAMPLES = 2500  # as in VEEGAN and PacGAN
 
@@ -39,8 +39,13 @@ class ToyModality(Modality):
     ) -> torch.Tensor:
         return torch.randn(n, model_cfg.latent_dim, generator=generator)
 
-    def write_samples(self, fakes: torch.Tensor, reals: torch.Tensor, out_dir: Path) -> list[Path]:
-        return write_scatter(fakes, reals, out_dir)
+    def write_samples(
+        self, fakes: torch.Tensor, reals: torch.Tensor, out_dir: Path, info: dict[str, Any]
+    ) -> SampleArtifacts:
+        return SampleArtifacts(images={"samples": write_scatter(fakes, reals, out_dir)})
+
+    def export_samples(self, fakes: torch.Tensor, out_dir: Path, info: dict[str, Any]) -> list[Path]:
+        return [write_points_csv(fakes, out_dir)]
 
     def evaluate(
         self,

@@ -8,10 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers and workers
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def write_scatter(fakes: torch.Tensor, reals: torch.Tensor | None, out_dir: Path) -> list[Path]:
+def write_scatter(fakes: torch.Tensor, reals: torch.Tensor | None, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
     if reals is not None:
@@ -22,4 +23,12 @@ def write_scatter(fakes: torch.Tensor, reals: torch.Tensor | None, out_dir: Path
     path = out_dir / "scatter.png"
     figure.savefig(path, bbox_inches="tight")
     plt.close(figure)
-    return [path]
+    return path
+
+
+def write_points_csv(points: torch.Tensor, out_dir: Path) -> Path:
+    """Generated points as `x,y` rows, no header: what the toy modality reads (`dataset: file`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "samples.csv"
+    np.savetxt(path, points.numpy(), delimiter=",", fmt="%.6f")
+    return path

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +16,9 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
+
+from ganforge.platform.gan.batch import Batch
+from ganforge.platform.gan.step import AdversarialStep, GanNets
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,24 @@ class MetricSpec:
     name: str
     higher_is_better: bool
     description: str = ""
+
+
+@dataclass
+class SampleArtifacts:
+    """One batch of samples as the MLflow UI shows it best (see DESIGN.md, "Tracking").
+
+    images: key -> PNG file, logged with `mlflow.log_image(key=..., step=...)` so that the UI's
+        image view scrubs through training (image grids; spectrograms; plots).
+    files: other files (WAV, CSV, text), logged as artifacts under `samples/step_XXXXXXX/`.
+    tables: name -> columns (equal-length lists), logged with `mlflow.log_table`.
+    """
+
+    images: dict[str, Path] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    tables: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.images or self.files or self.tables)
 
 
 class Modality(ABC):
@@ -37,7 +58,11 @@ class Modality(ABC):
 
     @abstractmethod
     def build_generator(self, model_cfg: Any, data_cfg: Any) -> nn.Module:
-        """Returns a generator mapping a batch of latents to a batch of samples."""
+        """Returns a generator mapping a batch of latents to a batch of samples.
+
+        It must be exportable with `torch.export` for a dynamic batch size (the registry stores
+        it in MLflow's pt2 format). Conditional generators return `(x, y)` (see gan/batch.py).
+        """
 
     @abstractmethod
     def build_discriminator(self, model_cfg: Any, data_cfg: Any) -> nn.Module:
@@ -53,9 +78,34 @@ class Modality(ABC):
     ) -> torch.Tensor:
         """Draws `n` latent vectors; `generator` makes the draw reproducible."""
 
+    def describe_samples(self, dataset: Dataset, data_cfg: Any) -> dict[str, Any]:
+        """JSON-able facts needed to decode generator output: vocabulary, scaling, sample rate.
+
+        Saved in the registered model's metadata, so that `ganforge generate` needs nothing
+        but the model. The loop passes the same dict to `write_samples`.
+        """
+        return {}
+
     @abstractmethod
-    def write_samples(self, fakes: torch.Tensor, reals: torch.Tensor, out_dir: Path) -> list[Path]:
-        """Turns a batch of generated samples into artifact files under `out_dir`."""
+    def write_samples(
+        self, fakes: Batch, reals: Batch, out_dir: Path, info: dict[str, Any]
+    ) -> SampleArtifacts:
+        """Turns a batch of generated samples (and reals for comparison) into tracked artifacts."""
+
+    @abstractmethod
+    def export_samples(self, fakes: Batch, out_dir: Path, info: dict[str, Any]) -> list[Path]:
+        """Writes generated samples as files in the modality's format (PNG, WAV, text, CSV)."""
+
+    def make_step(
+        self,
+        job: Any,
+        nets: GanNets,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+        device: torch.device,
+    ) -> AdversarialStep:
+        """The adversarial step for `job`; override for a modality-specific objective."""
+        return AdversarialStep(job.gan, nets, opt_g, opt_d, device)
 
     @abstractmethod
     def evaluate(
@@ -66,6 +116,10 @@ class Modality(ABC):
     @abstractmethod
     def tiny_config(self) -> dict[str, Any]:
         """A job config (as a dict) small enough for tests to train in seconds."""
+
+    def tiny_configs(self) -> list[dict[str, Any]]:
+        """Every tiny config the conformance tests run: one per kind of data the modality has."""
+        return [self.tiny_config()]
 
     def fingerprint(self, dataset: Dataset) -> str:
         """A short content hash of the real data, logged as a tag and used as a cache key."""

@@ -2,11 +2,11 @@
 
 Modalities are found through the `ganforge.modalities` entry-point group, so the platform never
 imports a modality by name and a third-party package can add one by declaring the entry point.
+Entry points are loaded on first use, one at a time: a toy job does not import audio libraries.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from importlib.metadata import entry_points
 
 from ganforge.platform.modality.contract import Modality
@@ -21,17 +21,9 @@ def register(modality: Modality) -> Modality:
     return modality
 
 
-@cache
-def _discovered() -> dict[str, Modality]:
-    found: dict[str, Modality] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        found[entry.name] = entry.load()
-    return found
-
-
 def modality_names() -> list[str]:
     """Names of all known modalities, sorted."""
-    return sorted({*_discovered(), *_registered})
+    return sorted({*(e.name for e in entry_points(group=ENTRY_POINT_GROUP)), *_registered})
 
 
 def get_modality(name: str) -> Modality:
@@ -40,7 +32,9 @@ def get_modality(name: str) -> Modality:
     Raises:
         KeyError: no modality has that name.
     """
-    modality = _registered.get(name) or _discovered().get(name)
-    if modality is None:
-        raise KeyError(name)
-    return modality
+    if name not in _registered:
+        found = entry_points(group=ENTRY_POINT_GROUP, name=name)
+        if not found:
+            raise KeyError(name)
+        _registered[name] = next(iter(found)).load()
+    return _registered[name]

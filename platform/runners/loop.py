@@ -22,8 +22,9 @@ from torch.utils.data._utils.collate import default_collate
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import TrainingError
 from ganforge.platform.gan import AdversarialStep, GanNets, add_spectral_norm, make_ema_copy
+from ganforge.platform.gan.batch import map_batch
 from ganforge.platform.gan.ema import update_ema
-from ganforge.platform.modality import Modality, get_modality
+from ganforge.platform.modality import Modality, SampleArtifacts, get_modality
 from ganforge.platform.runners import checkpoint
 from ganforge.platform.runners.batches import ShardSampler, derive_seed
 from ganforge.platform.runners.context import WorkerContext
@@ -45,6 +46,8 @@ class _Parts:
     opt_d: torch.optim.Optimizer
     sampler: ShardSampler
     latents: torch.Generator
+    stepper: AdversarialStep
+    sample_info: dict[str, Any]
 
 
 def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
@@ -64,9 +67,12 @@ def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
     g_opt, d_opt = job.gan.g_opt, job.gan.d_opt
     opt_g = torch.optim.Adam(g_module.parameters(), g_opt.lr, g_opt.betas, weight_decay=g_opt.weight_decay)
     opt_d = torch.optim.Adam(d_module.parameters(), d_opt.lr, d_opt.betas, weight_decay=d_opt.weight_decay)
-    sampler = ShardSampler(modality.load_dataset(job.data), ctx.rank, ctx.world_size, job.train.seed)
+    dataset = modality.load_dataset(job.data)
+    sampler = ShardSampler(dataset, ctx.rank, ctx.world_size, job.train.seed)
     latents = torch.Generator().manual_seed(derive_seed(job.train.seed, ctx.rank, 1))
-    return _Parts(modality, nets, ema, opt_g, opt_d, sampler, latents)
+    stepper = modality.make_step(job, nets, opt_g, opt_d, ctx.device)
+    info = modality.describe_samples(dataset, job.data)
+    return _Parts(modality, nets, ema, opt_g, opt_d, sampler, latents, stepper, info)
 
 
 def _training_state(parts: _Parts, step: int) -> dict[str, Any]:
@@ -77,6 +83,7 @@ def _training_state(parts: _Parts, step: int) -> dict[str, Any]:
         "generator_ema": parts.ema.state_dict(),
         "opt_g": parts.opt_g.state_dict(),
         "opt_d": parts.opt_d.state_dict(),
+        "step_state": parts.stepper.state_dict(),
     }
 
 
@@ -94,6 +101,7 @@ def _resume(parts: _Parts, directory: Path, rank: int) -> int:
     parts.ema.load_state_dict(state["generator_ema"])
     parts.opt_g.load_state_dict(state["opt_g"])
     parts.opt_d.load_state_dict(state["opt_d"])
+    parts.stepper.load_state_dict(state.get("step_state", {}))
     rng = checkpoint.load_rng(directory, rank)
     if rng is not None:  # None: resumed at another width; this rank's streams start afresh
         checkpoint.restore_global_rng(rng)
@@ -122,7 +130,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     if resume_dir is not None:
         start = _resume(parts, resume_dir, ctx.rank)
     parts.ema.to(device)
-    stepper = AdversarialStep(job.gan, parts.nets, parts.opt_g, parts.opt_d, device)
+    stepper = parts.stepper
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
     fixed_z = parts.modality.sample_latents(
         job.model, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
@@ -135,10 +143,11 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     tick, ticked_at = time.perf_counter(), start
     try:
         for step in range(start, train.steps):
+            stepper.start_step(step)
             for k in range(job.gan.n_critic):
-                real = parts.sampler.next_batch(train.batch_size).to(device, non_blocking=True)
+                real = map_batch(_to(device), parts.sampler.next_batch(train.batch_size))
                 stats = stepper.discriminator_step(real, latents(), step * job.gan.n_critic + k)
-            stats.update(stepper.generator_step(latents()))
+            stats.update(stepper.generator_step(latents(), real))
             if job.gan.ema.enabled:
                 update_ema(
                     parts.ema,
@@ -160,7 +169,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
                     if stream:
                         stream.log_metrics(done, last)
             if stream and train.sample_every and done % train.sample_every == 0:
-                stream.log_samples(done, _write_samples(job, parts, fixed_z))
+                stream.log_samples(done, *_write_samples(job, parts, fixed_z))
             if done % train.checkpoint_every == 0 or done == train.steps:
                 last = _checkpoint_and_report(job, ctx, parts, done, last, stream, fixed_z)
     finally:
@@ -190,13 +199,16 @@ def _reference_reals(dataset: Dataset, count: int) -> torch.Tensor:
     return default_collate([dataset[i] for i in range(count)])
 
 
-def _write_samples(job: JobConfig, parts: _Parts, fixed_z: torch.Tensor) -> Path:
+def _to(device: torch.device):  # noqa: ANN202
+    return lambda t: t.to(device, non_blocking=True)
+
+
+def _write_samples(job: JobConfig, parts: _Parts, fixed_z: torch.Tensor) -> tuple[SampleArtifacts, Path]:
     out_dir = Path(tempfile.mkdtemp(prefix="ganforge-samples-"))
     with _inference(evaluation_generator(job, parts)) as generator:
-        fakes = generator(fixed_z).float().cpu()
+        fakes = map_batch(lambda t: t.float().cpu() if t.is_floating_point() else t.cpu(), generator(fixed_z))
     reals = _reference_reals(parts.sampler.dataset, len(fixed_z))
-    parts.modality.write_samples(fakes, reals, out_dir)
-    return out_dir
+    return parts.modality.write_samples(fakes, reals, out_dir, parts.sample_info), out_dir
 
 
 def _checkpoint_and_report(
@@ -224,7 +236,7 @@ def _checkpoint_and_report(
             report.update(evaluation)
             if stream:
                 stream.log_metrics(step, evaluation)
-                stream.log_samples(step, _write_samples(job, parts, fixed_z))
+                stream.log_samples(step, *_write_samples(job, parts, fixed_z))
         ctx.report(report, directory)
     return report
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
+from PIL import Image
+
+from ganforge.platform.modality.contract import SampleArtifacts
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,20 @@ class MetricStream:
         metrics = [Metric(key, float(value), stamp, step) for key, value in values.items()]
         self._submit(self._client.log_batch, self.target.run_id, metrics=metrics)
 
-    def log_samples(self, step: int, directory: Path) -> None:
-        """Uploads the files in `directory` under samples/step_XXXXXXX and deletes the folder."""
-        self._submit(self._upload, directory, f"samples/step_{step:07d}")
+    def log_samples(self, step: int, samples: SampleArtifacts, directory: Path) -> None:
+        """Logs one batch of samples at `step`, then deletes `directory` (where its files are)."""
+        self._submit(self._upload, step, samples, directory)
 
-    def _upload(self, directory: Path, artifact_path: str) -> None:
+    def _upload(self, step: int, samples: SampleArtifacts, directory: Path) -> None:
+        run_id, folder = self.target.run_id, f"samples/step_{step:07d}"
         try:
-            self._client.log_artifacts(self.target.run_id, str(directory), artifact_path)
+            for key, path in samples.images.items():
+                with Image.open(path) as image:
+                    self._client.log_image(run_id, image.convert("RGB"), key=key, step=step)
+            for path in samples.files:
+                self._client.log_artifact(run_id, str(path), folder)
+            for name, columns in samples.tables.items():
+                self._client.log_table(run_id, columns, f"{folder}/{name}.json")
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 

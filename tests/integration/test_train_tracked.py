@@ -46,8 +46,10 @@ def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None
         assert key in run.data.metrics, key
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert "config.yaml" in artifacts
-    samples = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
-    assert "samples/step_0000010" in samples and "samples/step_0000020" in samples
+    # log_image(key, step) files are named images/<key>+step+<step>+timestamp+...png.
+    images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+    steps = {path.split("+step+")[1].split("+")[0] for path in images if path.endswith(".png")}
+    assert {"10", "20"} <= steps, images
 
     version = client.get_model_version(outcome["model_name"], outcome["model_version"])
     assert version.tags["run_id"] == run.info.run_id

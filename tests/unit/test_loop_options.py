@@ -44,4 +44,5 @@ def test_option_trains(name: str, tmp_path: Path) -> None:
     if job.gan.gradient_penalty:
         assert metrics["gradient_penalty"] >= 0
     state = torch.load(final / "state.pt", weights_only=False)
-    assert set(state) == {"step", "generator", "discriminator", "generator_ema", "opt_g", "opt_d"}
+    expected = {"step", "generator", "discriminator", "generator_ema", "opt_g", "opt_d", "step_state"}
+    assert set(state) == expected

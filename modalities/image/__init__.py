@@ -1,0 +1,1 @@
+"""The `image` modality: DCGAN and SN-ResNet GANs (under construction)."""

@@ -1,0 +1,1 @@
+"""The `sequence` modality: token GANs and continuous series (under construction)."""
