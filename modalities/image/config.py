@@ -1,0 +1,88 @@
+"""Config models of the image modality: where the images come from and which GAN draws them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ganforge.platform.config.schema import StrictModel
+
+AUGMENTS = ("color", "translation", "cutout")
+
+
+class ImageEval(StrictModel):
+    """How the feature-space metrics are computed (no downloads: see metrics.py)."""
+
+    samples: Annotated[int, Field(ge=16, le=100_000)] = 2000
+    """Generated samples per evaluation; the real sets are as large (or half the data if smaller)."""
+    classifier_steps: Annotated[int, Field(ge=1, le=100_000)] = 1500
+    """Training steps of the feature classifier (trained once per dataset, then cached)."""
+    knn: Annotated[int, Field(ge=1, le=50)] = 3
+    """k of the k-NN manifolds of improved precision/recall (Kynkaanniemi et al. use 3)."""
+
+
+class ImageData(StrictModel):
+    """A built-in offline set (`digits`, `shapes`), a folder of images or an `.npz` array file."""
+
+    dataset: Literal["digits", "shapes", "folder", "npz"] = "shapes"
+    path: Path | None = None
+    """`folder`: images (PNG/JPEG), class sub-folders give labels. `npz`: arrays `x` and optional `y`."""
+    size: Literal[8, 16, 32, 64, 128] = 32
+    """Images are resized (centre-cropped first) to size x size."""
+    channels: Literal[1, 3] | None = None
+    """1 (grey) or 3 (RGB); default: 1 for digits, 3 otherwise."""
+    n_samples: Annotated[int, Field(ge=16, le=1_000_000)] = 10_000
+    """Size of the `shapes` set (drawn once, seeded, cached)."""
+    seed: Annotated[int, Field(ge=0)] = 1234
+    eval: ImageEval = ImageEval()
+
+    @field_validator("path")
+    @classmethod
+    def _existing_path(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if not path.exists():
+            raise ValueError("no such file or folder")
+        return path.resolve()  # Ray workers may run in another working directory
+
+    @model_validator(mode="after")
+    def _user_data_needs_path(self) -> ImageData:
+        if self.dataset in ("folder", "npz") and self.path is None:
+            raise ValueError(f"dataset {self.dataset!r} needs data.path")
+        return self
+
+    @property
+    def n_channels(self) -> int:
+        if self.channels is not None:
+            return self.channels
+        return 1 if self.dataset == "digits" else 3
+
+
+class ImageModel(StrictModel):
+    """DCGAN (Radford et al.) or SNGAN-style ResNet (Miyato et al.) generator and discriminator."""
+
+    arch: Literal["dcgan", "resnet"] = "dcgan"
+    latent_dim: Annotated[int, Field(ge=1, le=1024)] = 128
+    g_channels: Annotated[int, Field(ge=4, le=1024)] = 64
+    """Width of G's last block; earlier blocks are wider by powers of two (DCGAN) or equal (ResNet)."""
+    d_channels: Annotated[int, Field(ge=4, le=1024)] = 64
+    d_norm: Literal["none", "batch"] = "none"
+    """Normalisation in D (spectral norm is the platform switch gan.spectral_norm)."""
+    num_classes: Annotated[int, Field(ge=0, le=10_000)] = 0
+    """0: unconditional. Otherwise the class count of the data: conditional BN in G, projection D."""
+    diffaugment: str = ""
+    """DiffAugment policy applied in D to reals and fakes, e.g. `color,translation,cutout`."""
+
+    @field_validator("diffaugment")
+    @classmethod
+    def _known_augments(cls, policy: str) -> str:
+        for name in filter(None, (p.strip() for p in policy.split(","))):
+            if name not in AUGMENTS:
+                raise ValueError(f"unknown augmentation {name!r} (expected some of: {', '.join(AUGMENTS)})")
+        return policy
+
+    @property
+    def augments(self) -> tuple[str, ...]:
+        return tuple(filter(None, (p.strip() for p in self.diffaugment.split(","))))

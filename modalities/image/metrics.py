@@ -1,0 +1,130 @@
+"""FID, KID, Inception-style score and improved precision/recall, with no downloads.
+
+Features come from a small CNN classifier trained on the real data (its classes; for a single-
+class set, the 4-way rotation task), trained once and cached by the data's fingerprint. Each
+generated-vs-real figure comes with its real-vs-real floor: two disjoint real halves of the same
+size, so the floor shows what "as good as the data" reads in this feature space and sample count.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from scipy import linalg
+from torch import nn
+
+from ganforge.modalities.image.features import FeatureNet, load_or_train_classifier
+from ganforge.platform.modality import MetricSpec
+
+Tensor = torch.Tensor
+
+METRICS = (
+    MetricSpec("fid", False, "Frechet distance of classifier features, generated vs real"),
+    MetricSpec("fid_floor", False, "FID of two disjoint real halves (what the data itself scores)"),
+    MetricSpec("fid_ratio", False, "fid / fid_floor: 1 is as good as the real data"),
+    MetricSpec("kid", False, "kernel inception distance (unbiased MMD^2, cubic kernel), x1000"),
+    MetricSpec("kid_floor", False, "KID x1000 of two disjoint real halves"),
+    MetricSpec("inception_score", True, "exp E[KL(p(y|x) || p(y))] of the classifier on samples"),
+    MetricSpec("inception_score_real", True, "the same score on real images (the reachable value)"),
+    MetricSpec("precision", True, "share of samples inside the real k-NN manifold (Kynkaanniemi)"),
+    MetricSpec("recall", True, "share of real images inside the generated k-NN manifold"),
+    MetricSpec("precision_floor", True, "precision of one real half against the other"),
+    MetricSpec("recall_floor", True, "recall of one real half against the other"),
+    MetricSpec("classifier_accuracy", True, "held-out accuracy of the feature classifier"),
+)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two feature sets."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    eps = np.eye(len(cov_a)) * 1e-6
+    with warnings.catch_warnings():
+        # Fewer samples than features give singular covariances; pytorch-fid nudges them too.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root.real))
+
+
+def kernel_distance(a: np.ndarray, b: np.ndarray, seed: int, subsets: int = 10, size: int = 1000) -> float:
+    """Unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, averaged over random subsets (KID)."""
+    rng = np.random.default_rng(seed)
+    m = min(size, len(a), len(b))
+    d = a.shape[1]
+    total = 0.0
+    for _ in range(subsets):
+        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
+        off = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        total += off - 2 * kxy.mean()
+    return float(total / subsets)
+
+
+def inception_score(probs: np.ndarray) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) over one split."""
+    marginal = probs.mean(0, keepdims=True)
+    kl = (probs * (np.log(probs + 1e-12) - np.log(marginal + 1e-12))).sum(1)
+    return float(np.exp(kl.mean()))
+
+
+def _kth_radii(x: Tensor, k: int) -> Tensor:
+    distances = torch.cdist(x, x)
+    return distances.kthvalue(k + 1, dim=1).values  # k + 1: each point is its own nearest
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al., 2019) with k-NN balls."""
+    r, f = torch.as_tensor(real, dtype=torch.float64), torch.as_tensor(fake, dtype=torch.float64)
+    cross = torch.cdist(f, r)  # fakes x reals
+    precision = (cross <= _kth_radii(r, k)[None, :]).any(dim=1).float().mean()
+    recall = (cross <= _kth_radii(f, k)[:, None]).any(dim=0).float().mean()
+    return float(precision), float(recall)
+
+
+@torch.no_grad()
+def embed(net: FeatureNet, images: Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """(features, class probabilities) of images in [-1, 1]."""
+    feats, probs = [], []
+    for chunk in images.split(batch):
+        h = net.features(chunk.float())
+        feats.append(h)
+        probs.append(net.classify(h).softmax(1))
+    return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
+
+
+def image_metrics(
+    fakes: Tensor,
+    real_a: Tensor,
+    real_b: Tensor,
+    net: nn.Module,
+    accuracy: float,
+    knn: int,
+    seed: int,
+) -> dict[str, float]:
+    """All declared metrics for generated images against real half A, with half B as the floor."""
+    assert isinstance(net, FeatureNet)
+    fa, pa = embed(net, real_a)
+    fb, _ = embed(net, real_b)
+    ff, pf = embed(net, fakes)
+    fid, floor = frechet_distance(ff, fa), frechet_distance(fb, fa)
+    precision, recall = precision_recall(fa, ff, knn)
+    precision_floor, recall_floor = precision_recall(fa, fb, knn)
+    return {
+        "fid": fid,
+        "fid_floor": floor,
+        "fid_ratio": fid / max(floor, 1e-9),
+        "kid": 1000 * kernel_distance(ff, fa, seed),
+        "kid_floor": 1000 * kernel_distance(fb, fa, seed),
+        "inception_score": inception_score(pf),
+        "inception_score_real": inception_score(pa),
+        "precision": precision,
+        "recall": recall,
+        "precision_floor": precision_floor,
+        "recall_floor": recall_floor,
+        "classifier_accuracy": accuracy,
+    }
+
+
+__all__ = ["METRICS", "image_metrics", "load_or_train_classifier"]
