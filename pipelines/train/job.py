@@ -16,9 +16,14 @@ from ganforge.platform.errors import DataError, GanforgeError, TrainingError
 from ganforge.platform.modality import get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.local import run_local
-from ganforge.platform.tracking.model import log_generator
-from ganforge.platform.tracking.run import config_hash, finish_run, start_run
-from ganforge.platform.tracking.store import check_reachable, ganforge_home, tracking_uri
+from ganforge.platform.tracking.model import (
+    GeneratorCard,
+    RegisteredGenerator,
+    delete_version,
+    log_generator,
+)
+from ganforge.platform.tracking.run import config_hash, finish_run, git_commit, start_run
+from ganforge.platform.tracking.store import apply_s3_endpoint, check_reachable, ganforge_home, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
 ProgressFn = Callable[[int, dict[str, float]], None]
@@ -40,8 +45,11 @@ class TrainOutcome:
         return asdict(self)
 
 
-def _fingerprint(job: JobConfig) -> str:
-    """Loads the data once on the driver: a missing or corrupt file fails here, before training."""
+def _inspect_data(job: JobConfig) -> tuple[str, dict]:
+    """Loads the data once on the driver: a missing or corrupt file fails here, before training.
+
+    Returns the data fingerprint and the modality's sample facts (stored with the model).
+    """
     modality = get_modality(job.modality)
     try:
         dataset = modality.load_dataset(job.data)
@@ -51,7 +59,7 @@ def _fingerprint(job: JobConfig) -> str:
         raise DataError(f"{job.modality} data: {error}") from None
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise DataError(f"{job.modality} data: the dataset is empty")
-    return modality.fingerprint(dataset)
+    return modality.fingerprint(dataset), modality.describe_samples(dataset, job.data)
 
 
 def _final_generator(job: JobConfig, checkpoint_dir: Path) -> torch.nn.Module:
@@ -82,42 +90,70 @@ def _run(
     return metrics, checkpoint.as_directory, checkpoint.path
 
 
+def _log_and_register(
+    job: JobConfig,
+    target: TrackingTarget,
+    checkpoint_dir: Path,
+    metrics: dict[str, float],
+    fingerprint: str,
+    sample_info: dict,
+) -> RegisteredGenerator:
+    modality = get_modality(job.modality)
+    example = modality.sample_latents(job.model, 4, torch.Generator().manual_seed(0))
+    lineage = {
+        "modality": job.modality,
+        "config_hash": config_hash(job),
+        "data_fingerprint": fingerprint,
+        "git_commit": git_commit(),
+    }
+    card = GeneratorCard(job=job.to_dict(), samples=sample_info, lineage=lineage)
+    quality = ", ".join(f"{m.name}={metrics[m.name]:.4g}" for m in modality.metrics if m.name in metrics)
+    description = (
+        f"EMA generator of job '{job.name}' ({job.modality}) after {job.train.steps} steps, "
+        f"run {target.run_id}. {quality}"
+    )
+    return log_generator(
+        target,
+        _final_generator(job, checkpoint_dir),
+        example,
+        card,
+        job.model_name if job.tracking.register_model else None,
+        metrics,
+        description,
+    )
+
+
 def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | None = None) -> TrainOutcome:
     """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
 
     Raises:
         GanforgeError: bad data, unreachable tracking, or a failed/diverged training run.
     """
-    fingerprint = _fingerprint(job)
-    target = None
-    if job.tracking.enabled:
+    if job.tracking.enabled:  # first: an unreachable server is reported within seconds
+        apply_s3_endpoint(job.tracking)
         check_reachable(tracking_uri(job.tracking))
+    fingerprint, sample_info = _inspect_data(job)
+    target = None
+    registered = None
+    if job.tracking.enabled:
         target = start_run(job, fingerprint, runner=job.train.runner)
     try:
         metrics, open_checkpoint, checkpoint = _run(job, target, address, on_progress)
         metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-        registered = None
-        with open_checkpoint() as directory:
-            if target is not None:
-                modality = get_modality(job.modality)
-                example = modality.sample_latents(job.model, 4, torch.Generator().manual_seed(0))
-                tags = {"config_hash": config_hash(job), "data_fingerprint": fingerprint}
-                registered = log_generator(
-                    target,
-                    _final_generator(job, Path(directory)),
-                    example,
-                    job.model_name if job.tracking.register_model else None,
-                    metrics,
-                    tags,
+        if target is not None:
+            with open_checkpoint() as directory:
+                registered = _log_and_register(
+                    job, target, Path(directory), metrics, fingerprint, sample_info
                 )
+            finish_run(target, ok=True)
     except BaseException as error:
         if target is not None:
+            if registered is not None and registered.version is not None:
+                delete_version(target.uri, job.model_name, registered.version)
             finish_run(target, ok=False, reason=f"{type(error).__name__}: {error}")
         if isinstance(error, GanforgeError | KeyboardInterrupt):
             raise
         raise TrainingError(f"training failed: {type(error).__name__}: {error}") from error
-    if target is not None:
-        finish_run(target, ok=True)
     return TrainOutcome(
         run_id=target.run_id if target else None,
         metrics=metrics,

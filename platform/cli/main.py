@@ -1,4 +1,4 @@
-"""`ganforge`: train jobs (more workflows join as their pipelines land).
+"""`ganforge`: train jobs, run local services, and select, evaluate and generate from the registry.
 
 Pipelines are imported inside the commands so that `--help` and config errors answer at once.
 """
@@ -6,34 +6,15 @@ Pipelines are imported inside the commands so that `--help` and config errors an
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
 import yaml
 
-from ganforge.platform.errors import GanforgeError
-
-
-def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turns a GanforgeError into one line on stderr and its exit code: no traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except GanforgeError as error:
-            # One line: a wrapped library error can carry a multi-line report of its own.
-            lines = str(error).strip().splitlines() or [type(error).__name__]
-            click.echo(f"error: {lines[0]}", err=True)
-            sys.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper
+from ganforge.platform.cli.errors import user_errors
+from ganforge.platform.cli.models import evaluate, generate, select
+from ganforge.platform.cli.services import services
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -111,6 +92,9 @@ def _print_summary(outcome: Any, ui_command: Callable[[str], str]) -> None:
     if outcome.tracking_uri:
         click.echo(f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri)}")
 
+
+for command in (services, select, evaluate, generate):
+    cli.add_command(command)
 
 if __name__ == "__main__":
     cli()

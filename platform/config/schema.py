@@ -96,6 +96,12 @@ class TrackingConfig(StrictModel):
     model_name: str | None = None
     """Registered model name for the EMA generator (default: the job name)."""
     register_model: bool = True
+    artifact_location: str | None = None
+    """Artifact root of the experiment when ganforge creates it, e.g. s3://bucket/prefix (clients then
+    upload to S3 directly with AWS_* credentials). Unset: the server's default (proxied) location."""
+    s3_endpoint_url: str | None = None
+    """S3 endpoint for direct artifact access (MinIO, the local endpoint); default MLFLOW_S3_ENDPOINT_URL.
+    Credentials are never config values: boto3 reads AWS_* variables or its credential files."""
 
 
 class JobConfig(StrictModel):

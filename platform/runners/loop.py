@@ -168,7 +168,8 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
                     ctx.progress(done, last)
                     if stream:
                         stream.log_metrics(done, last)
-            if stream and train.sample_every and done % train.sample_every == 0:
+            # The final step's samples are logged with its evaluation, below.
+            if stream and train.sample_every and done % train.sample_every == 0 and done < train.steps:
                 stream.log_samples(done, *_write_samples(job, parts, fixed_z))
             if done % train.checkpoint_every == 0 or done == train.steps:
                 last = _checkpoint_and_report(job, ctx, parts, done, last, stream, fixed_z)

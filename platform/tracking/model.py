@@ -1,17 +1,22 @@
-"""Logging the EMA generator as an MLflow model and registering it."""
+"""Logging the EMA generator as an MLflow model and registering it as one new version."""
 
 from __future__ import annotations
 
 import io
 import warnings
-from contextlib import redirect_stderr
+from contextlib import redirect_stderr, suppress
 from dataclasses import dataclass
+from typing import Any
 
 import mlflow
 import torch
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from ganforge.platform.storage import retry
 from ganforge.platform.tracking.stream import TrackingTarget
+
+METADATA_KEY = "ganforge"
 
 
 @dataclass(frozen=True)
@@ -21,16 +26,36 @@ class RegisteredGenerator:
     version: str | None
 
 
+@dataclass(frozen=True)
+class GeneratorCard:
+    """What travels inside the logged model, so generation needs nothing else.
+
+    job: the resolved job config (modality, data and model settings).
+    samples: the modality's `describe_samples` facts (vocabulary, scaling, sample rate).
+    lineage: config hash, data fingerprint, git commit, modality.
+    """
+
+    job: dict[str, Any]
+    samples: dict[str, Any]
+    lineage: dict[str, str]
+
+    def metadata(self) -> dict[str, Any]:
+        return {METADATA_KEY: {"job": self.job, "samples": self.samples, "lineage": self.lineage}}
+
+
 def log_generator(
     target: TrackingTarget,
     generator: torch.nn.Module,
     example_latents: torch.Tensor,
+    card: GeneratorCard,
     model_name: str | None,
     metrics: dict[str, float],
-    tags: dict[str, str],
+    description: str,
 ) -> RegisteredGenerator:
-    """Logs `generator` (with an input example, as MLflow 3 asks) and registers a version.
+    """Logs `generator` in pt2 with an input example (MLflow 3) and registers one version.
 
+    The version is created in one call with its tags and description, after the model's files
+    are uploaded, so an interrupted run leaves either no version or a complete one.
     `model_name=None` logs without registering.
     """
     mlflow.set_tracking_uri(target.uri)
@@ -43,18 +68,53 @@ def log_generator(
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore")
-        info = mlflow.pytorch.log_model(
-            generator,
-            name="generator",
-            input_example=example_latents.cpu().numpy(),
-            registered_model_name=model_name,
-            metadata={"ganforge": tags},
+        info = retry(
+            lambda: mlflow.pytorch.log_model(
+                generator,
+                name="generator",
+                input_example=example_latents.cpu().numpy(),
+                metadata=card.metadata(),
+            ),
+            "log the generator",
         )
-    version = None
-    if model_name is not None:
-        version = str(info.registered_model_version)
-        client = MlflowClient(tracking_uri=target.uri)
-        for key, value in {**tags, **{f"metric.{k}": str(v) for k, v in metrics.items()}}.items():
-            client.set_model_version_tag(model_name, version, key, value)
-        client.set_model_version_tag(model_name, version, "run_id", target.run_id)
-    return RegisteredGenerator(info.model_uri, model_name, version)
+    if model_name is None:
+        return RegisteredGenerator(info.model_uri, None, None)
+    tags = {
+        **card.lineage,
+        **{f"metric.{k}": repr(float(v)) for k, v in metrics.items()},
+        "run_id": target.run_id,
+    }
+    version = _create_version(
+        MlflowClient(tracking_uri=target.uri), model_name, info, target.run_id, tags, description
+    )
+    return RegisteredGenerator(f"models:/{model_name}/{version}", model_name, version)
+
+
+def _create_version(
+    client: MlflowClient,
+    name: str,
+    info: Any,
+    run_id: str,
+    tags: dict[str, str],
+    description: str,
+) -> str:
+    try:
+        client.create_registered_model(name, description="GAN generators trained by ganforge.")
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(
+        name,
+        source=info.model_uri,
+        run_id=run_id,
+        tags=tags,
+        description=description,
+        model_id=info.model_id,
+    )
+    return str(version.version)
+
+
+def delete_version(uri: str, name: str, version: str) -> None:
+    """Removes a version whose run did not finish (best effort: the run is FAILED either way)."""
+    with suppress(MlflowException):
+        MlflowClient(tracking_uri=uri).delete_model_version(name, version)

@@ -57,7 +57,7 @@ def start_run(job: JobConfig, fingerprint: str, runner: str) -> TrackingTarget:
     """Creates the MLflow run with flattened params, lineage tags and the resolved config."""
     uri = tracking_uri(job.tracking)
     client = MlflowClient(tracking_uri=uri)
-    experiment_id = ensure_experiment(client, uri, job.tracking.experiment)
+    experiment_id = ensure_experiment(client, uri, job.tracking)
     tags = {
         "mlflow.runName": job.name,
         "ganforge.modality": job.modality,

@@ -28,14 +28,29 @@ def tracking_uri(cfg: TrackingConfig) -> str:
     return cfg.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store()[0]
 
 
-def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
-    """The experiment's id, creating it (with local artifacts for the embedded store) if needed."""
-    experiment = client.get_experiment_by_name(name)
+def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> str:
+    """The experiment's id, creating it if needed: at `artifact_location` when set, under the
+    embedded store's artifact folder for the embedded store, else where the server puts it."""
+    experiment = client.get_experiment_by_name(cfg.experiment)
     if experiment is not None:
         return experiment.experiment_id
     store_uri, artifact_root = local_store()
-    location = f"{artifact_root}/{name}" if uri == store_uri else None
-    return client.create_experiment(name, artifact_location=location)
+    location = cfg.artifact_location
+    if location is None and uri == store_uri:
+        location = f"{artifact_root}/{cfg.experiment}"
+    return client.create_experiment(cfg.experiment, artifact_location=location)
+
+
+def apply_s3_endpoint(cfg: TrackingConfig) -> None:
+    """Points MLflow's S3 artifact client at the configured endpoint (MinIO, the local one).
+
+    Set before Ray starts, so local Ray workers inherit it. Retries: botocore's `standard`
+    mode (backoff on throttling, 5xx and dropped connections) unless the user chose otherwise.
+    """
+    if cfg.s3_endpoint_url:
+        os.environ["MLFLOW_S3_ENDPOINT_URL"] = cfg.s3_endpoint_url
+    os.environ.setdefault("AWS_RETRY_MODE", "standard")
+    os.environ.setdefault("AWS_MAX_ATTEMPTS", "8")
 
 
 def ui_command(uri: str) -> str:

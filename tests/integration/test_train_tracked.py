@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from ganforge.modalities.toy import MODALITY
 from ganforge.platform.config import apply_overrides
-from tests.conftest import run_cli
+from tests.conftest import GANFORGE, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +72,46 @@ def test_unreachable_tracking_server_fails_fast(tmp_path: Path, home: Path) -> N
         "error: MLflow tracking server http://127.0.0.1:9 is unreachable (ConnectionError)"
     ]
     assert not (home / "checkpoints").exists()
+
+
+def test_unreachable_server_is_reported_within_ten_seconds(home: Path) -> None:
+    from ganforge.pipelines.train import train
+    from ganforge.platform.config import load_job_dict
+    from ganforge.platform.errors import TrackingError
+
+    job = load_job_dict(apply_overrides(MODALITY.tiny_config(), {"tracking.uri": "http://127.0.0.1:9"}))
+    start = time.monotonic()
+    with pytest.raises(TrackingError, match="unreachable"):
+        train(job)
+    assert time.monotonic() - start < 10  # the bound, measured from the pipeline's start
+
+
+def test_interrupted_run_is_failed_and_registers_nothing(tmp_path: Path, home: Path) -> None:
+    config = _tiny_file(tmp_path, **{"train.steps": 100000, "train.log_every": 10})
+    process = subprocess.Popen(
+        [GANFORGE, "train", str(config)], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    deadline = time.monotonic() + 120
+    run = None
+    while run is None or not run.data.metrics:  # wait until training is under way
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(1)
+        run = _only_run(client, home)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    assert client.get_run(run.info.run_id).info.status == "FAILED"
+    assert client.search_registered_models() == []
+
+
+def _only_run(client: MlflowClient, home: Path):  # noqa: ANN202
+    if not (home / "mlflow.db").exists():
+        return None
+    experiment = client.get_experiment_by_name("ganforge")
+    runs = client.search_runs([experiment.experiment_id]) if experiment else []
+    return runs[0] if runs else None
 
 
 def test_corrupt_data_file_is_a_clear_error_before_training(tmp_path: Path, home: Path) -> None:

@@ -1,0 +1,92 @@
+"""Champion selection: every registered version from the experiment's finished runs, ranked."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ganforge.platform.errors import TrackingError
+from ganforge.platform.tracking.registry import version_metric
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model_name: str
+    version: str
+    run_id: str
+    run_name: str
+    value: float | None
+    aliases: tuple[str, ...]
+
+
+def _runs(client: MlflowClient, experiment: str, filter_string: str | None) -> list:
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise TrackingError(f"experiment '{experiment}' does not exist")
+    # Failed and running runs never registered a complete version; only finished ones compete.
+    query = "attributes.status = 'FINISHED'"
+    if filter_string:
+        query = f"{query} and {filter_string}"
+    try:
+        return client.search_runs([found.experiment_id], filter_string=query, max_results=5000)
+    except MlflowException as error:
+        message = str(error).splitlines()[0][:200]
+        raise TrackingError(f"--filter {filter_string!r}: {message}") from None
+
+
+def _sort_key(candidate: Candidate, mode: str) -> tuple[bool, float]:
+    value = candidate.value
+    if value is None or math.isnan(value):
+        return (True, 0.0)  # versions without the metric go last
+    return (False, value if mode == "min" else -value)
+
+
+def select_champion(
+    tracking_uri: str,
+    experiment: str,
+    metric: str,
+    mode: Literal["min", "max"],
+    alias: str | None = "champion",
+    filter_string: str | None = None,
+) -> list[Candidate]:
+    """Ranks candidate versions (best first) and points `alias` at the best one.
+
+    A version's value is its `metric.NAME` tag (set at registration, refreshed by
+    `ganforge evaluate`), else its run's final metric. `alias=None` only ranks.
+
+    Raises:
+        TrackingError: unknown experiment, a bad filter, or no version has the metric.
+    """
+    client = MlflowClient(tracking_uri=tracking_uri)
+    candidates = []
+    for run in _runs(client, experiment, filter_string):
+        for version in client.search_model_versions(f"run_id = '{run.info.run_id}'"):
+            candidates.append(
+                Candidate(
+                    model_name=version.name,
+                    version=str(version.version),
+                    run_id=run.info.run_id,
+                    run_name=run.info.run_name or "",
+                    value=version_metric(version, run.data.metrics, metric),
+                    aliases=tuple(version.aliases or ()),
+                )
+            )
+    candidates.sort(key=lambda c: _sort_key(c, mode))
+    if not candidates or candidates[0].value is None:
+        where = f"experiment '{experiment}'" + (f" matching {filter_string!r}" if filter_string else "")
+        raise TrackingError(f"no registered version in {where} has metric '{metric}'")
+    if alias:
+        best = candidates[0]
+        client.set_registered_model_alias(best.model_name, alias, best.version)
+        candidates = [_moved(c, alias, c is best, best.model_name) for c in candidates]
+    return candidates
+
+
+def _moved(candidate: Candidate, alias: str, is_best: bool, model_name: str) -> Candidate:
+    """The candidate's aliases after `alias` moved to the best version of `model_name`."""
+    aliases = [a for a in candidate.aliases if not (a == alias and candidate.model_name == model_name)]
+    return replace(candidate, aliases=tuple([*aliases, alias] if is_best else aliases))

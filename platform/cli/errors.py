@@ -1,0 +1,31 @@
+"""How every command reports a user mistake: one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from ganforge.platform.errors import GanforgeError
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turns a GanforgeError into one line on stderr and its exit code: no traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except GanforgeError as error:
+            # One line: a wrapped library error can carry a multi-line report of its own.
+            lines = str(error).strip().splitlines() or [type(error).__name__]
+            click.echo(f"error: {lines[0]}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper

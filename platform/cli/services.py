@@ -1,0 +1,93 @@
+"""`ganforge services up|status|down`: the local S3 endpoint and MLflow server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+
+from ganforge.platform.cli.errors import user_errors
+
+
+@click.group()
+def services() -> None:
+    """Start, check and stop a local S3 endpoint and an MLflow server (loopback only)."""
+
+
+@services.command()
+@click.option(
+    "--s3-port", type=int, default=None, help="Port of the local S3 endpoint (default: a free one)."
+)
+@click.option(
+    "--mlflow-port", type=int, default=None, help="Port of the MLflow server (default: a free one)."
+)
+@click.option(
+    "--backend-store-uri",
+    default=None,
+    metavar="URI",
+    help="MLflow backend: any SQLAlchemy URI, e.g. postgresql://... (default: SQLite in GANFORGE_HOME).",
+)
+@click.option(
+    "--artifacts-destination",
+    default="s3://ganforge/mlflow",
+    show_default=True,
+    metavar="S3_URI",
+    help="Where the server stores artifacts; clients reach them through the server.",
+)
+@click.option(
+    "--s3-endpoint",
+    default=None,
+    metavar="URL",
+    help="Use this S3 (MinIO, AWS) instead of starting one; credentials from AWS_* variables.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON line.")
+@user_errors
+def up(
+    s3_port: int | None,
+    mlflow_port: int | None,
+    backend_store_uri: str | None,
+    artifacts_destination: str,
+    s3_endpoint: str | None,
+    as_json: bool,
+) -> None:
+    """Start the services (or report the running ones: `up` is idempotent)."""
+    from ganforge.platform.services.stack import ServicesOptions
+    from ganforge.platform.services.stack import up as start
+
+    options = ServicesOptions(s3_port, mlflow_port, backend_store_uri, artifacts_destination, s3_endpoint)
+    state, started = start(options)
+    if as_json:
+        click.echo(json.dumps(asdict(state)))
+        return
+    click.echo("started" if started else "already running")
+    click.echo(f"  S3 endpoint    {state.s3_endpoint}")
+    click.echo(f"  MLflow server  {state.tracking_uri}  (artifacts: {state.artifacts_destination}, proxied)")
+    click.echo(f"export MLFLOW_TRACKING_URI={state.tracking_uri}")
+
+
+@services.command()
+@user_errors
+def status() -> None:
+    """Show each service and whether it answers its health check (exit 1 if any does not)."""
+    from ganforge.platform.services.stack import read_state, status_rows
+
+    state = read_state()
+    if state is None:
+        click.echo("no services started (run: ganforge services up)")
+        sys.exit(1)
+    rows = status_rows(state)
+    for name, pid, address, healthy in rows:
+        click.echo(f"{name:<7} pid {pid:<9} {address:<28} {'healthy' if healthy else 'NOT RESPONDING'}")
+    if not all(row[3] for row in rows):
+        sys.exit(1)
+
+
+@services.command()
+@user_errors
+def down() -> None:
+    """Stop the services that `up` started."""
+    from ganforge.platform.services.stack import down as stop_all
+
+    click.echo("stopped" if stop_all() else "no services were running")

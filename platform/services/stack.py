@@ -1,0 +1,198 @@
+"""`ganforge services up|status|down`: a local S3 endpoint plus an MLflow server that uses it.
+
+The S3 endpoint is moto's server: a PyPI package that speaks the S3 HTTP API (MinIO is what
+infra/ runs; it is not installable here). It keeps objects in memory, so they last as long as
+the services do. Any other S3 (MinIO, AWS) is used instead with `--s3-endpoint` and the usual
+AWS_* credentials. The MLflow server proxies artifacts (`--serve-artifacts`), so clients talk
+HTTP to it only and need no S3 credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+from ganforge.platform.services.processes import (
+    LOOPBACK,
+    ServiceError,
+    free_port,
+    is_alive,
+    port_in_use,
+    spawn,
+    stop,
+    wait_until,
+)
+from ganforge.platform.storage import retry, s3_client, split_s3_uri
+from ganforge.platform.tracking.store import ganforge_home
+
+DEFAULT_ARTIFACTS = "s3://ganforge/mlflow"
+# moto accepts any key pair; these are used only when no AWS_* credentials are set.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ganforge-local", "AWS_SECRET_ACCESS_KEY": "ganforge-local-secret"}
+
+
+@dataclass(frozen=True)
+class ServicesOptions:
+    s3_port: int | None = None
+    mlflow_port: int | None = None
+    backend_store_uri: str | None = None
+    """Any SQLAlchemy URI; default SQLite under <GANFORGE_HOME>/services."""
+    artifacts_destination: str = DEFAULT_ARTIFACTS
+    s3_endpoint: str | None = None
+    """Use this S3 endpoint instead of starting the local one."""
+
+
+@dataclass(frozen=True)
+class ServicesState:
+    tracking_uri: str
+    mlflow_pid: int
+    s3_endpoint: str
+    s3_pid: int | None
+    """None when the S3 endpoint is external (not ours to stop)."""
+    artifacts_destination: str
+    backend_store_uri: str
+
+
+def services_dir() -> Path:
+    return ganforge_home() / "services"
+
+
+def _state_file() -> Path:
+    return services_dir() / "state.json"
+
+
+def read_state() -> ServicesState | None:
+    try:
+        return ServicesState(**json.loads(_state_file().read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _service_env(s3_endpoint: str) -> dict[str, str]:
+    env = {**os.environ, "MLFLOW_S3_ENDPOINT_URL": s3_endpoint, "AWS_RETRY_MODE": "standard"}
+    env.setdefault("AWS_MAX_ATTEMPTS", "8")
+    if "AWS_ACCESS_KEY_ID" not in os.environ:
+        env.update(LOCAL_CREDENTIALS)
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return env
+
+
+def _port(requested: int | None) -> int:
+    if requested is None:
+        return free_port()
+    if port_in_use(requested):
+        raise ServiceError(f"port {requested} on {LOOPBACK} is already in use")
+    return requested
+
+
+def s3_healthy(endpoint: str) -> bool:
+    try:
+        return requests.get(endpoint, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def mlflow_healthy(uri: str) -> bool:
+    try:
+        return requests.get(f"{uri}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _start_s3(options: ServicesOptions, logs: Path) -> tuple[str, int | None]:
+    if options.s3_endpoint:
+        return options.s3_endpoint.rstrip("/"), None
+    port = _port(options.s3_port)
+    endpoint = f"http://{LOOPBACK}:{port}"
+    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    pid = spawn(command, logs / "s3.log", _service_env(endpoint))
+    wait_until(lambda: s3_healthy(endpoint), 60, f"S3 endpoint {endpoint}", pid, logs / "s3.log")
+    return endpoint, pid
+
+
+def _ensure_bucket(endpoint: str, destination: str) -> None:
+    bucket, _ = split_s3_uri(destination)
+    env = _service_env(endpoint)
+    keys = {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if k in env}
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(keys)
+    try:
+        client = s3_client(endpoint)
+        existing = {b["Name"] for b in retry(client.list_buckets, "list buckets")["Buckets"]}
+        if bucket not in existing:
+            retry(lambda: client.create_bucket(Bucket=bucket), f"create bucket {bucket}")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _start_mlflow(options: ServicesOptions, endpoint: str, logs: Path) -> tuple[str, int, str]:
+    port = _port(options.mlflow_port)
+    uri = f"http://{LOOPBACK}:{port}"
+    backend = options.backend_store_uri or f"sqlite:///{services_dir() / 'mlflow.db'}"
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--host", LOOPBACK, "--port", str(port), "--workers", "1",
+        "--backend-store-uri", backend,
+        "--artifacts-destination", options.artifacts_destination,
+        "--serve-artifacts",
+    ]  # fmt: skip
+    pid = spawn(command, logs / "mlflow.log", _service_env(endpoint))
+    wait_until(lambda: mlflow_healthy(uri), 120, f"MLflow server {uri}", pid, logs / "mlflow.log")
+    return uri, pid, backend
+
+
+def up(options: ServicesOptions) -> tuple[ServicesState, bool]:
+    """Starts the services unless they already run healthy; returns (state, started)."""
+    current = read_state()
+    if current is not None and all(ok for _, _, _, ok in status_rows(current)):
+        return current, False
+    if current is not None:
+        down(current)
+    if not options.artifacts_destination.startswith("s3://"):
+        raise ServiceError(
+            f"--artifacts-destination must be s3://BUCKET/PREFIX, got {options.artifacts_destination}"
+        )
+    logs = services_dir()
+    logs.mkdir(parents=True, exist_ok=True)
+    endpoint, s3_pid = _start_s3(options, logs)
+    try:
+        _ensure_bucket(endpoint, options.artifacts_destination)
+        uri, mlflow_pid, backend = _start_mlflow(options, endpoint, logs)
+    except BaseException:
+        if s3_pid is not None:
+            stop(s3_pid)
+        raise
+    state = ServicesState(uri, mlflow_pid, endpoint, s3_pid, options.artifacts_destination, backend)
+    _state_file().write_text(json.dumps(asdict(state), indent=2))
+    return state, True
+
+
+def status_rows(state: ServicesState) -> list[tuple[str, str, str, bool]]:
+    """(service, pid, address, healthy) for each service."""
+    s3_ok = (state.s3_pid is None or is_alive(state.s3_pid)) and s3_healthy(state.s3_endpoint)
+    mlflow_ok = is_alive(state.mlflow_pid) and mlflow_healthy(state.tracking_uri)
+    s3_pid = str(state.s3_pid) if state.s3_pid else "external"
+    return [
+        ("s3", s3_pid, state.s3_endpoint, s3_ok),
+        ("mlflow", str(state.mlflow_pid), state.tracking_uri, mlflow_ok),
+    ]
+
+
+def down(state: ServicesState | None = None) -> bool:
+    """Stops the services this machine started; returns False when none were recorded."""
+    state = state or read_state()
+    if state is None:
+        return False
+    stop(state.mlflow_pid)
+    if state.s3_pid is not None:
+        stop(state.s3_pid)
+    _state_file().unlink(missing_ok=True)
+    return True

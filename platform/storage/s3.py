@@ -1,0 +1,40 @@
+"""boto3 clients for any S3-compatible store, addressed by endpoint URL.
+
+Credentials come from the usual AWS_* environment variables (or boto3's other sources); they
+are never part of a config, so they never reach params, tags or artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# botocore's `standard` retry mode: exponential backoff on throttling, 5xx and connection errors.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
+
+
+def s3_client(endpoint_url: str | None = None) -> Any:
+    """An S3 client for `endpoint_url`, else MLFLOW_S3_ENDPOINT_URL / AWS_ENDPOINT_URL_S3, else AWS."""
+    endpoint = (
+        endpoint_url or os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    )
+    return boto3.client("s3", endpoint_url=endpoint, config=RETRY_CONFIG)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri}")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    return bucket, prefix.strip("/")
+
+
+def list_objects(client: Any, bucket: str, prefix: str = "") -> list[str]:
+    """Every key under `prefix` in `bucket` (all pages)."""
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
