@@ -1,0 +1,159 @@
+"""Token corpora: the SeqGAN oracle, text files (characters or words) and files of token ids.
+
+Each corpus is split once into training and held-out sequences (seeded); the held-out part feeds
+the held-out NLL and BLEU metrics. Bad files fail here, before training, with a DataError naming
+the file and the line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from ganforge.modalities.sequence.config import SequenceData
+from ganforge.modalities.sequence.oracle import OracleLSTM
+from ganforge.platform.errors import DataError
+
+PAD = "<pad>"
+UNK = "<unk>"
+ORACLE_VOCAB = 5000  # SeqGAN's synthetic experiment
+WORD = re.compile(r"\w+|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class TokenCorpus:
+    """Training and held-out id sequences (n, seq_len) and what decodes them."""
+
+    train: torch.Tensor
+    heldout: torch.Tensor
+    vocab_size: int
+    vocab: tuple[str, ...] | None
+    """Token strings by id (text corpora); None where ids are the data (oracle, id files)."""
+    tokenizer: str
+    """`char`, `word` or `ids`: how `decode` joins tokens."""
+    pad_id: int | None
+    """Id that pads (and so ends) a text line; generation decodes up to its first pad."""
+    oracle: OracleLSTM | None = None
+
+
+def token_corpus(cfg: SequenceData) -> TokenCorpus:
+    """The corpus of `cfg`, built once per process (the config is frozen, so its JSON is a key)."""
+    return _cached_corpus(cfg.model_dump_json())
+
+
+@lru_cache(maxsize=4)
+def _cached_corpus(cfg_json: str) -> TokenCorpus:
+    cfg = SequenceData.model_validate(json.loads(cfg_json))
+    if cfg.dataset == "oracle":
+        return _oracle_corpus(cfg)
+    if cfg.dataset == "text":
+        return _text_corpus(cfg)
+    return _ids_corpus(cfg)
+
+
+def make_oracle(cfg: SequenceData) -> OracleLSTM:
+    return OracleLSTM(
+        cfg.vocab_size or ORACLE_VOCAB, cfg.oracle_embed, cfg.oracle_hidden, cfg.seq_len, cfg.seed
+    )
+
+
+def _oracle_corpus(cfg: SequenceData) -> TokenCorpus:
+    oracle = make_oracle(cfg)
+    n_heldout = math.ceil(cfg.n_samples * cfg.heldout_fraction)
+    rng = torch.Generator().manual_seed(cfg.seed + 1)
+    data = oracle.sample(cfg.n_samples + n_heldout, rng)
+    return TokenCorpus(
+        data[: cfg.n_samples], data[cfg.n_samples :], oracle.vocab_size, None, "ids", None, oracle
+    )
+
+
+def _split(path: Path, rows: torch.Tensor, cfg: SequenceData) -> tuple[torch.Tensor, torch.Tensor]:
+    if len(rows) < 2:
+        raise DataError(f"{path}: {len(rows)} sequence(s); at least 2 are needed (training and held-out)")
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(cfg.seed))
+    n_heldout = min(max(1, round(len(rows) * cfg.heldout_fraction)), len(rows) - 1)
+    return rows[order[n_heldout:]], rows[order[:n_heldout]]
+
+
+def _read_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of the non-blank lines; DataError for an unreadable or empty file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: not UTF-8 text") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror})") from None
+    lines = [(i + 1, line.rstrip("\r")) for i, line in enumerate(text.split("\n")) if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: empty file (no sequences)")
+    return lines
+
+
+def tokenize(line: str, tokenizer: str, lowercase: bool) -> list[str]:
+    line = line.lower() if lowercase else line
+    return list(line) if tokenizer == "char" else WORD.findall(line)
+
+
+def _text_corpus(cfg: SequenceData) -> TokenCorpus:
+    assert cfg.path is not None  # the config validator guarantees it
+    lines = [tokenize(text, cfg.tokenizer, cfg.lowercase) for _, text in _read_lines(cfg.path)]
+    counts = Counter(token for line in lines for token in line)
+    ranked = sorted(counts, key=lambda token: (-counts[token], token))
+    specials = [PAD]
+    if cfg.max_vocab is not None and len(ranked) > cfg.max_vocab - 2:
+        specials.append(UNK)
+        ranked = ranked[: cfg.max_vocab - 2]
+    vocab = (*specials, *ranked)
+    index = {token: i for i, token in enumerate(vocab)}
+    unk = index.get(UNK, 0)
+    rows = torch.zeros(len(lines), cfg.seq_len, dtype=torch.long)  # 0 is <pad>
+    for row, line in enumerate(lines):
+        ids = [index.get(token, unk) for token in line[: cfg.seq_len]]
+        rows[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    train, heldout = _split(cfg.path, rows, cfg)
+    return TokenCorpus(train, heldout, len(vocab), vocab, cfg.tokenizer, 0)
+
+
+def _ids_corpus(cfg: SequenceData) -> TokenCorpus:
+    path = cfg.path
+    assert path is not None
+    rows = []
+    for number, text in _read_lines(path):
+        fields = text.split()
+        if len(fields) < cfg.seq_len:
+            raise DataError(
+                f"{path}: line {number}: {len(fields)} tokens, fewer than data.seq_len = {cfg.seq_len}"
+            )
+        ids = []
+        for position, field in enumerate(fields[: cfg.seq_len]):
+            if not field.isdigit():
+                raise DataError(f"{path}: line {number}, token {position + 1}: {field!r} is not a token id")
+            ids.append(int(field))
+        rows.append(ids)
+    data = torch.tensor(rows, dtype=torch.long)
+    vocab_size = int(data.max()) + 1
+    if cfg.vocab_size is not None:
+        if cfg.vocab_size < vocab_size:
+            raise DataError(
+                f"{path}: holds id {vocab_size - 1}, not below data.vocab_size = {cfg.vocab_size}"
+            )
+        vocab_size = cfg.vocab_size
+    train, heldout = _split(path, data, cfg)
+    return TokenCorpus(train, heldout, vocab_size, None, "ids", None)
+
+
+def decode(ids: list[int], vocab: list[str] | None, tokenizer: str, pad_id: int | None) -> str:
+    """One id sequence as text: up to the first pad, joined as the tokenizer split it."""
+    if pad_id is not None and pad_id in ids:
+        ids = ids[: ids.index(pad_id)]
+    if vocab is None:
+        return " ".join(str(i) for i in ids)
+    return ("" if tokenizer == "char" else " ").join(vocab[i] for i in ids)
