@@ -1,0 +1,63 @@
+"""Image metrics on known feature sets, and the sample files a user gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganforge.modalities.image import MODALITY
+from ganforge.modalities.image.config import ImageData, ImageModel
+from ganforge.modalities.image.metrics import (
+    frechet_distance,
+    inception_score,
+    kernel_distance,
+    precision_recall,
+)
+
+
+def _gauss(n: int, shift: float, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, 8)) + shift
+
+
+def test_frechet_and_kernel_distance_grow_with_the_shift() -> None:
+    real, same, far = _gauss(500, 0, 0), _gauss(500, 0, 1), _gauss(500, 1.0, 2)
+    assert frechet_distance(real, same) < 0.2
+    assert frechet_distance(real, far) == pytest.approx(8.0, rel=0.2)  # ||mu||^2 = 8
+    assert abs(kernel_distance(real, same, seed=0)) < 0.02 < kernel_distance(real, far, seed=0)
+
+
+def test_precision_recall_of_matching_and_collapsed_sets() -> None:
+    real = _gauss(400, 0, 0)
+    p, r = precision_recall(real, _gauss(400, 0, 1), k=3)
+    assert p > 0.8 and r > 0.8
+    collapsed = np.repeat(real[:1], 400, axis=0) + 1e-3 * _gauss(400, 0, 2)  # one mode, all fakes
+    p, r = precision_recall(real, collapsed, k=3)
+    assert p > 0.9 and r < 0.05  # realistic but no diversity: high precision, no recall
+    p, _ = precision_recall(real, _gauss(400, 10.0, 3), k=3)
+    assert p == 0.0
+
+
+def test_inception_score_is_the_number_of_confident_balanced_classes() -> None:
+    assert inception_score(np.eye(5)[np.arange(100) % 5]) == pytest.approx(5.0, rel=1e-3)
+    assert inception_score(np.full((100, 5), 0.2)) == pytest.approx(1.0)
+
+
+def test_export_names_each_png_with_its_class(tmp_path: Path) -> None:
+    model = ImageModel(latent_dim=8, g_channels=8, d_channels=8, num_classes=10)
+    data = ImageData(dataset="digits", size=8)
+    g = MODALITY.build_generator(model, data).eval()
+    with torch.no_grad():
+        fakes = g(MODALITY.sample_latents(model, 12, torch.Generator().manual_seed(0)))
+    info = MODALITY.describe_samples(None, data)  # type: ignore[arg-type]
+    files = MODALITY.export_samples(fakes, tmp_path, info)
+    assert len(files) == 12
+    assert {f.name.split("_")[-1] for f in files} == {f"{d}.png" for d in range(10)}
+    with Image.open(files[0]) as image:
+        assert image.size == (8, 8) and image.mode == "L"
+    grid = MODALITY.write_samples(fakes, fakes[0], tmp_path / "grid", info).images["samples"]
+    with Image.open(grid) as image:
+        assert image.width >= 8 * 8  # one row per class, 8 columns, enlarged

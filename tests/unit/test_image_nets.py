@@ -1,0 +1,69 @@
+"""Image networks: shapes, conditioning through the latent, spectral norm, DiffAugment gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganforge.modalities.image import MODALITY
+from ganforge.modalities.image.augment import diff_augment
+from ganforge.modalities.image.config import ImageData, ImageModel
+from ganforge.modalities.image.nets import ConditionalBatchNorm2d
+from ganforge.platform.errors import ConfigError
+from ganforge.platform.gan import add_spectral_norm
+
+
+@pytest.mark.parametrize(("arch", "size"), [("dcgan", 32), ("dcgan", 64), ("resnet", 32), ("dcgan", 8)])
+def test_generator_and_discriminator_shapes(arch: str, size: int) -> None:
+    model = ImageModel(arch=arch, latent_dim=8, g_channels=8, d_channels=8)
+    data = ImageData(dataset="shapes", size=size)
+    g, d = MODALITY.build_generator(model, data), MODALITY.build_discriminator(model, data)
+    x = g(MODALITY.sample_latents(model, 4))
+    assert x.shape == (4, 3, size, size) and x.abs().max() <= 1
+    assert d(x).shape == (4,)
+
+
+def test_conditional_generator_reads_the_class_from_the_last_latent_column() -> None:
+    model = ImageModel(arch="resnet", latent_dim=8, g_channels=8, d_channels=8, num_classes=10)
+    data = ImageData(dataset="digits", size=8)
+    g = MODALITY.build_generator(model, data).eval()
+    for layer in g.modules():  # class gains start at 1 and biases at 0: make the classes differ
+        if isinstance(layer, ConditionalBatchNorm2d) and layer.bias is not None:
+            torch.nn.init.normal_(layer.bias.weight)
+    z = MODALITY.sample_latents(model, 20, torch.Generator().manual_seed(0))
+    assert z.shape == (20, 9)
+    assert torch.bincount(z[:, -1].long(), minlength=10).tolist() == [2] * 10  # balanced classes
+    x, y = g(z)
+    assert torch.equal(y, z[:, -1].long())
+    z2 = z.clone()
+    z2[:, -1] = (z2[:, -1] + 1) % 10
+    assert not torch.allclose(g(z2)[0], x)  # the class changes the image
+    d = MODALITY.build_discriminator(model, data)
+    assert not torch.allclose(d(x, y), d(x, (y + 1) % 10))  # projection D reads the label
+
+
+def test_num_classes_must_match_the_data() -> None:
+    with pytest.raises(ConfigError, match="model.num_classes = 3: .* has 10 class"):
+        MODALITY.build_generator(ImageModel(num_classes=3), ImageData(dataset="digits", size=8))
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_spectral_norm_switch_covers_every_d_layer_including_the_projection(arch: str) -> None:
+    model = ImageModel(arch=arch, g_channels=8, d_channels=8, num_classes=9)
+    d = add_spectral_norm(MODALITY.build_discriminator(model, ImageData(dataset="shapes", size=16)))
+    weighted = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    assert weighted and all(hasattr(m, "parametrizations") for m in weighted)
+    assert hasattr(d.head.embed, "parametrizations")
+
+
+def test_diffaugment_keeps_gradients_and_is_off_in_eval_mode() -> None:
+    model = ImageModel(g_channels=8, d_channels=8, diffaugment="color,translation,cutout")
+    d = MODALITY.build_discriminator(model, ImageData(dataset="shapes", size=16))
+    x = torch.rand(6, 3, 16, 16, requires_grad=True)
+    d(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    augmented = diff_augment(x.detach(), ("translation", "cutout"))
+    assert augmented.shape == x.shape and not torch.equal(augmented, x.detach())
+    d.eval()
+    with torch.no_grad():
+        assert torch.equal(d(x), d(x))
