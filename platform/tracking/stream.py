@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from ganforge.platform.modality.contract import SampleArtifacts
+from ganforge.platform.storage import retry
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class MetricStream:
 
     One thread (not MLflow's own async batching) because samples are artifact uploads and
     must follow the metrics in order; the step only pays for putting a call on the queue.
+    Each call is retried on transient errors (storage/retry.py); one that still fails fails
+    the run at `close`, rather than leaving a silent gap in its history.
     """
 
     def __init__(self, target: TrackingTarget) -> None:
@@ -39,7 +42,9 @@ class MetricStream:
     def log_metrics(self, step: int, values: dict[str, float]) -> None:
         stamp = int(time.time() * 1000)
         metrics = [Metric(key, float(value), stamp, step) for key, value in values.items()]
-        self._submit(self._client.log_batch, self.target.run_id, metrics=metrics)
+        self._submit(
+            retry, lambda: self._client.log_batch(self.target.run_id, metrics=metrics), "log metrics"
+        )
 
     def log_samples(self, step: int, samples: SampleArtifacts, directory: Path) -> None:
         """Logs one batch of samples at `step`, then deletes `directory` (where its files are)."""
@@ -50,11 +55,13 @@ class MetricStream:
         try:
             for key, path in samples.images.items():
                 with Image.open(path) as image:
-                    self._client.log_image(run_id, image.convert("RGB"), key=key, step=step)
+                    rgb = image.convert("RGB")
+                retry(lambda: self._client.log_image(run_id, rgb, key=key, step=step), "log image")  # noqa: B023
             for path in samples.files:
-                self._client.log_artifact(run_id, str(path), folder)
+                retry(lambda: self._client.log_artifact(run_id, str(path), folder), "log sample")  # noqa: B023
             for name, columns in samples.tables.items():
-                self._client.log_table(run_id, columns, f"{folder}/{name}.json")
+                table = f"{folder}/{name}.json"
+                retry(lambda: self._client.log_table(run_id, columns, table), "log table")  # noqa: B023
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
