@@ -45,7 +45,7 @@ class TrainOutcome:
         return asdict(self)
 
 
-def _inspect_data(job: JobConfig) -> tuple[str, dict]:
+def inspect_data(job: JobConfig) -> tuple[str, dict]:
     """Loads the data once on the driver: a missing or corrupt file fails here, before training.
 
     Returns the data fingerprint and the modality's sample facts (stored with the model).
@@ -90,7 +90,7 @@ def _run(
     return metrics, checkpoint.as_directory, checkpoint.path
 
 
-def _log_and_register(
+def log_and_register(
     job: JobConfig,
     target: TrackingTarget,
     checkpoint_dir: Path,
@@ -132,7 +132,7 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         apply_s3_endpoint(job.tracking)
         check_reachable(tracking_uri(job.tracking))
-    fingerprint, sample_info = _inspect_data(job)
+    fingerprint, sample_info = inspect_data(job)
     target = None
     registered = None
     if job.tracking.enabled:
@@ -142,9 +142,7 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
         metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
         if target is not None:
             with open_checkpoint() as directory:
-                registered = _log_and_register(
-                    job, target, Path(directory), metrics, fingerprint, sample_info
-                )
+                registered = log_and_register(job, target, Path(directory), metrics, fingerprint, sample_info)
             finish_run(target, ok=True)
     except BaseException as error:
         if target is not None:

@@ -15,6 +15,7 @@ import yaml
 from ganforge.platform.cli.errors import user_errors
 from ganforge.platform.cli.models import evaluate, generate, select
 from ganforge.platform.cli.services import services
+from ganforge.platform.cli.sweep import sweep
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -93,7 +94,7 @@ def _print_summary(outcome: Any, ui_command: Callable[[str], str]) -> None:
         click.echo(f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri)}")
 
 
-for command in (services, select, evaluate, generate):
+for command in (sweep, services, select, evaluate, generate):
     cli.add_command(command)
 
 if __name__ == "__main__":

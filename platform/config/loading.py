@@ -51,6 +51,18 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dic
     return result
 
 
+def flatten_values(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'gan': {'g_opt': {'lr': 1e-4}}} -> {'gan.g_opt.lr': 1e-4}; dotted keys pass through."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_values(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
 @cache
 def job_config_type(modality: str) -> type[JobConfig]:
     """JobConfig with `data` and `model` narrowed to the modality's own config models."""

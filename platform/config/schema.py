@@ -84,7 +84,9 @@ class TrainConfig(StrictModel):
     """Times Ray Train restarts the workers from the latest checkpoint after a failure."""
     storage_path: str | None = None
     """Where Ray Train keeps checkpoints (default: <GANFORGE_HOME>/ray)."""
-    eval_samples: PositiveInt = 2500
+    eval_every: Annotated[int, Field(ge=0)] = 0
+    """Also compute the modality's metrics at checkpoint reports every k steps (0: only at the
+    end). Sweeps set it to their report interval so schedulers (ASHA, PBT) can compare trials."""
 
 
 class TrackingConfig(StrictModel):

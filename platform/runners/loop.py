@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 from torch.utils.data._utils.collate import default_collate
 
-from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.config.schema import JobConfig, OptimizerConfig
 from ganforge.platform.errors import TrainingError
 from ganforge.platform.gan import AdversarialStep, GanNets, add_spectral_norm, make_ema_copy
 from ganforge.platform.gan.batch import map_batch
@@ -93,7 +93,12 @@ def _rng_state(parts: _Parts) -> dict[str, Any]:
     )
 
 
-def _resume(parts: _Parts, directory: Path, rank: int) -> int:
+def _apply_optimizer_config(optimizer: torch.optim.Optimizer, cfg: OptimizerConfig) -> None:
+    for group in optimizer.param_groups:
+        group.update(lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+
+
+def _resume(job: JobConfig, parts: _Parts, directory: Path, rank: int) -> int:
     """Restores everything the checkpoint holds; returns the step to continue from."""
     state = checkpoint.load_state(directory)
     parts.nets.g_module.load_state_dict(state["generator"])
@@ -101,6 +106,10 @@ def _resume(parts: _Parts, directory: Path, rank: int) -> int:
     parts.ema.load_state_dict(state["generator_ema"])
     parts.opt_g.load_state_dict(state["opt_g"])
     parts.opt_d.load_state_dict(state["opt_d"])
+    # The config, not the checkpoint, decides optimizer hyperparameters: a PBT/PB2 exploit restores
+    # a donor's state and then mutates lr/betas, which loading the donor's optimizer would undo.
+    _apply_optimizer_config(parts.opt_g, job.gan.g_opt)
+    _apply_optimizer_config(parts.opt_d, job.gan.d_opt)
     parts.stepper.load_state_dict(state.get("step_state", {}))
     rng = checkpoint.load_rng(directory, rank)
     if rng is not None:  # None: resumed at another width; this rank's streams start afresh
@@ -128,7 +137,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     start = 0
     resume_dir = ctx.latest_checkpoint()
     if resume_dir is not None:
-        start = _resume(parts, resume_dir, ctx.rank)
+        start = _resume(job, parts, resume_dir, ctx.rank)
     parts.ema.to(device)
     stepper = parts.stepper
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
@@ -232,12 +241,14 @@ def _checkpoint_and_report(
             _rng_state(parts),
         )
         report = {**metrics, "step": step}
-        if final and ctx.is_chief:
+        every = job.train.eval_every
+        if ctx.is_chief and (final or (every and step % every == 0)):
             evaluation = _evaluate(job, parts)
             report.update(evaluation)
             if stream:
                 stream.log_metrics(step, evaluation)
-                stream.log_samples(step, *_write_samples(job, parts, fixed_z))
+        if final and ctx.is_chief and stream:
+            stream.log_samples(step, *_write_samples(job, parts, fixed_z))
         ctx.report(report, directory)
     return report
 

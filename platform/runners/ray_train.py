@@ -90,8 +90,14 @@ def run_ray_train(
     run_name: str,
     target: TrackingTarget | None = None,
     on_progress: ProgressFn | None = None,
+    callbacks: list[Any] | None = None,
+    resume_from: ray.train.Checkpoint | None = None,
 ) -> tuple[dict[str, float], ray.train.Checkpoint]:
-    """Runs the loop in `job.train.workers` Ray Train workers; returns final metrics and checkpoint."""
+    """Runs the loop in `job.train.workers` Ray Train workers; returns final metrics and checkpoint.
+
+    `callbacks` go on the RunConfig (a Tune trial forwards reports with TuneReportCallback);
+    `resume_from` starts from a checkpoint (a PBT exploit's donor).
+    """
     relay = ProgressRelay.remote() if on_progress else None
     trainer = TorchTrainer(
         _worker_entry,
@@ -106,7 +112,9 @@ def run_ray_train(
             storage_path=storage_path,
             failure_config=FailureConfig(max_failures=job.train.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
+            callbacks=callbacks,
         ),
+        resume_from_checkpoint=resume_from,
     )
     stop = threading.Event()
     follower = None

@@ -1,8 +1,10 @@
-"""The Ray Tune runner: a single-worker trial runs the loop directly as a function trainable.
+"""The Ray Tune runner: the loop as a Tune function trainable.
 
-Starting a TorchTrainer per trial costs tens of seconds on a small machine, so a one-worker
-trial calls `train_loop` in the trial's own process. Trial parameters are dotted config keys
-applied through the same `apply_overrides` as `--set`.
+A one-worker trial calls `train_loop` in the trial's own process (starting a TorchTrainer per
+trial costs tens of seconds on a small machine); a multi-worker trial nests a TorchTrainer whose
+reports and checkpoints are forwarded to Tune. Trial parameters are dotted config keys applied
+through the same `apply_overrides` as `--set`. Each trial logs to its own MLflow run, nested
+under the sweep's parent run.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from ganforge.platform.tracking.stream import TrackingTarget
 
 JOB_KEY = "job"
 TARGET_KEY = "tracking_target"
+SWEEP_KEY = "ganforge_sweep"
+"""{"uri", "experiment_id", "parent_run_id"}: where the trial's child run goes."""
+RESERVED = (JOB_KEY, TARGET_KEY, SWEEP_KEY)
 
 
 class TuneContext(WorkerContext):
@@ -37,13 +42,58 @@ class TuneContext(WorkerContext):
         ray.tune.report(metrics, checkpoint=checkpoint)
 
 
+def trial_params(config: dict[str, Any]) -> dict[str, Any]:
+    """The trial's sampled (or PBT-mutated) dotted parameters."""
+    return {key: value for key, value in config.items() if key not in RESERVED}
+
+
 def trial_job(config: dict[str, Any]):  # noqa: ANN201 (JobConfig; kept import-light)
     """The trial's JobConfig: the base job with every dotted trial parameter applied."""
-    params = {key: value for key, value in config.items() if key not in (JOB_KEY, TARGET_KEY)}
-    return load_job_dict(apply_overrides(config[JOB_KEY], params), source="trial")
+    return load_job_dict(apply_overrides(config[JOB_KEY], trial_params(config)), source="trial")
+
+
+def _run_nested_trainer(job: Any, target: TrackingTarget | None) -> None:
+    """Multi-worker trial: a TorchTrainer inside the trial, its reports forwarded to Tune."""
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from ganforge.platform.runners.ray_train import run_ray_train
+
+    checkpoint = ray.tune.get_checkpoint()
+    context = ray.tune.get_context()
+    run_ray_train(
+        job,
+        storage_path=str(Path(context.get_trial_dir()) / "train"),
+        run_name=f"{context.get_trial_id()}-train",
+        target=target,
+        callbacks=[TuneReportCallback()],
+        resume_from=checkpoint,
+    )
 
 
 def tune_trainable(config: dict[str, Any]) -> None:
     """Function trainable: `config` holds the base job under "job" plus dotted trial parameters."""
+    job = trial_job(config)
+    sweep = config.get(SWEEP_KEY)
     target: TrackingTarget | None = config.get(TARGET_KEY)
-    train_loop(trial_job(config), TuneContext(), target)
+    if sweep is not None and job.tracking.enabled:
+        from ganforge.platform.tracking.sweep_runs import open_trial_run
+
+        context = ray.tune.get_context()
+        target = open_trial_run(
+            sweep, job, context.get_trial_id(), context.get_trial_name(), trial_params(config)
+        )
+    try:
+        if job.train.workers > 1:
+            _run_nested_trainer(job, target)
+        else:
+            train_loop(job, TuneContext(), target)
+    except BaseException as error:
+        if target is not None and sweep is not None:
+            from ganforge.platform.tracking.run import finish_run
+
+            finish_run(target, ok=False, reason=f"{type(error).__name__}: {error}")
+        raise
+    if target is not None and sweep is not None:
+        from ganforge.platform.tracking.run import finish_run
+
+        finish_run(target, ok=True)

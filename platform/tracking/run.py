@@ -10,6 +10,7 @@ from typing import Any
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
+from ganforge.platform.config.loading import flatten_values
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.tracking.store import ensure_experiment, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
@@ -17,16 +18,12 @@ from ganforge.platform.tracking.stream import TrackingTarget
 MAX_PARAM_LENGTH = 6000
 
 
-def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """{'gan': {'g_opt': {'lr': 1e-4}}} -> {'gan.g_opt.lr': '0.0001'}."""
-    flat: dict[str, str] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = json.dumps(value) if isinstance(value, list | tuple) else str(value)
-    return flat
+def flatten(tree: dict[str, Any]) -> dict[str, str]:
+    """{'gan': {'g_opt': {'lr': 1e-4}}} -> {'gan.g_opt.lr': '0.0001'} (MLflow params are strings)."""
+    return {
+        key: json.dumps(value) if isinstance(value, list | tuple) else str(value)
+        for key, value in flatten_values(tree).items()
+    }
 
 
 def config_hash(job: JobConfig) -> str:

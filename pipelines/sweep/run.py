@@ -1,0 +1,95 @@
+"""Running a sweep on Ray Tune, then summarising it in MLflow and registering the best trial."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ray import tune
+
+from ganforge.pipelines.sweep.config import LoadedSweep
+from ganforge.pipelines.sweep.outcome import SweepOutcome
+from ganforge.pipelines.sweep.summary import summarise, trial_summaries
+from ganforge.platform.cluster.connect import connect
+from ganforge.platform.errors import ConfigError
+from ganforge.platform.runners.tune_trial import JOB_KEY, SWEEP_KEY, tune_trainable
+from ganforge.platform.sweeps.schedulers import build_scheduler, build_searcher
+from ganforge.platform.sweeps.space import param_space
+from ganforge.platform.sweeps.stopper import DivergenceStopper
+from ganforge.platform.tracking.store import apply_s3_endpoint, check_reachable, ganforge_home, tracking_uri
+from ganforge.platform.tracking.sweep_runs import open_parent_run
+
+STATE_FILE = "ganforge-sweep.json"
+
+
+def _experiment_dir(loaded: LoadedSweep, resume: bool) -> Path:
+    root = Path(loaded.sweep.storage_path or ganforge_home() / "sweeps")
+    if not resume:
+        return root / f"{loaded.sweep.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidates = sorted(p.parent for p in root.glob(f"{loaded.sweep.name}-*/{STATE_FILE}"))
+    if not candidates:
+        raise ConfigError(f"--resume: no earlier sweep named '{loaded.sweep.name}' under {root}")
+    return candidates[-1]
+
+
+def _tuner(loaded: LoadedSweep, path: Path, sweep_runs: dict[str, str] | None, resume: bool) -> tune.Tuner:
+    sweep, job = loaded.sweep, loaded.job
+    resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
+    if sweep.resources.workers > 1:
+        resources = {"cpu": 0}  # the nested TorchTrainer's workers reserve their own resources
+    trainable = tune.with_resources(tune_trainable, resources)
+    space = {JOB_KEY: loaded.base, SWEEP_KEY: sweep_runs, **param_space(sweep.space)}
+    if resume:
+        return tune.Tuner.restore(
+            str(path), trainable, resume_unfinished=True, resume_errored=False, param_space=space
+        )
+    return tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            metric=sweep.metric,
+            mode=sweep.mode,
+            scheduler=build_scheduler(sweep, job.train.steps),
+            search_alg=build_searcher(sweep),
+            num_samples=sweep.num_samples,
+            max_concurrent_trials=sweep.max_concurrent,
+        ),
+        run_config=tune.RunConfig(
+            name=path.name,
+            storage_path=str(path.parent),
+            stop=DivergenceStopper(sweep.divergence, sweep.stop.time_s, sweep_runs),
+            # A failed trial is a result of the sweep (e.g. diverged), not something to retry.
+            failure_config=tune.FailureConfig(max_failures=0),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            verbose=0,
+        ),
+    )
+
+
+def _open_tracking(loaded: LoadedSweep, path: Path, resume: bool) -> dict[str, str] | None:
+    tracking = loaded.sweep.tracking or loaded.job.tracking
+    if not tracking.enabled:
+        return None
+    apply_s3_endpoint(tracking)
+    check_reachable(tracking_uri(tracking))
+    state = path / STATE_FILE
+    if resume:
+        return json.loads(state.read_text())["tracking"]
+    sweep_runs = open_parent_run(tracking, path.name, loaded.sweep.model_dump(mode="json"))
+    path.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"tracking": sweep_runs}))
+    return sweep_runs
+
+
+def run_sweep(loaded: LoadedSweep, resume: bool = False, address: str | None = None) -> SweepOutcome:
+    """Runs (or resumes) the sweep; returns every trial's outcome and the registered best."""
+    path = _experiment_dir(loaded, resume)
+    sweep_runs = _open_tracking(loaded, path, resume)
+    if not resume and sweep_runs is None:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / STATE_FILE).write_text(json.dumps({"tracking": None}))
+    connect(address)
+    results = _tuner(loaded, path, sweep_runs, resume).fit()
+    trials = trial_summaries(loaded, results, sweep_runs)
+    return summarise(loaded, path, results, trials, sweep_runs)
