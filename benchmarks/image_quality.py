@@ -10,6 +10,7 @@ Targets (issue 4): FID <= 2x the real-vs-real floor and recall >= 0.6.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 
@@ -28,7 +29,12 @@ def budget_steps(path: str, overrides: dict, minutes: float) -> tuple[int, float
         path,
         {**overrides, "train.steps": CALIBRATION_STEPS, "train.log_every": CALIBRATION_STEPS // 2},
     )
+    start = time.perf_counter()
     seconds = train_local(job)["step_time"]  # the mean over the second half (warm)
+    print(
+        f"calibration (with the first metric classifier training): {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     return max(100, int(minutes * 60 / seconds) // 100 * 100), seconds
 
 
@@ -40,6 +46,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     overrides = {"train.sample_every": 0, **dict(parse_override(item) for item in args.overrides)}
     rows = []
     for name, path in JOBS.items():

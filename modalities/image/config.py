@@ -17,7 +17,7 @@ class ImageEval(StrictModel):
 
     samples: Annotated[int, Field(ge=16, le=100_000)] = 2000
     """Generated samples per evaluation; the real sets are as large (or half the data if smaller)."""
-    classifier_steps: Annotated[int, Field(ge=1, le=100_000)] = 1500
+    classifier_steps: Annotated[int, Field(ge=1, le=100_000)] = 600
     """Training steps of the feature classifier (trained once per dataset, then cached)."""
     knn: Annotated[int, Field(ge=1, le=50)] = 3
     """k of the k-NN manifolds of improved precision/recall (Kynkaanniemi et al. use 3)."""
