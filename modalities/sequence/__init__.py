@@ -30,10 +30,25 @@ from ganforge.modalities.sequence.tiny import tiny_series, tiny_tokens
 from ganforge.modalities.sequence.token_data import token_corpus
 from ganforge.modalities.sequence.token_nets import TokenDiscriminator, TokenGenerator
 from ganforge.modalities.sequence.token_step import TokenStep
+from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan import AdversarialStep, GanNets
 from ganforge.platform.modality import MetricSpec, Modality, SampleArtifacts
 
 BLEU_SAMPLES = 1000  # generated sequences scored by BLEU / self-BLEU (bounded: it is Python code)
+
+
+def load_generator_weights(generator: nn.Module, path: Path) -> None:
+    """Loads G's weights from a checkpoint folder or a state-dict file (model.init_generator)."""
+    file = path / "state.pt" if path.is_dir() else path
+    state = torch.load(file, map_location="cpu", weights_only=False)
+    state = state.get("generator", state) if isinstance(state, dict) else state
+    try:
+        generator.load_state_dict(state)
+    except (RuntimeError, KeyError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ConfigError(
+            f"model.init_generator = {str(path)!r}: weights do not fit this generator ({first})"
+        ) from None
 
 
 def metric_specs(data_cfg: SequenceData) -> tuple[MetricSpec, ...]:
@@ -72,8 +87,12 @@ class SequenceModality(Modality):
         check_model(model_cfg, data_cfg)
         self._use(data_cfg)
         if data_cfg.is_tokens:
-            return TokenGenerator(model_cfg, token_corpus(data_cfg).vocab_size)
-        return TimeGanGenerator(model_cfg, series_set(data_cfg).train.shape[2])
+            generator: nn.Module = TokenGenerator(model_cfg, token_corpus(data_cfg).vocab_size)
+        else:
+            generator = TimeGanGenerator(model_cfg, series_set(data_cfg).train.shape[2])
+        if model_cfg.init_generator is not None:
+            load_generator_weights(generator, model_cfg.init_generator)
+        return generator
 
     def build_discriminator(self, model_cfg: SequenceModel, data_cfg: SequenceData) -> nn.Module:
         check_model(model_cfg, data_cfg)

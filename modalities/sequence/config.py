@@ -135,6 +135,10 @@ class SequenceModel(StrictModel):
     which the platform draws from the model config alone)."""
     hidden_dim: Annotated[int, Field(ge=1, le=4096)] | None = None
     """Recurrent width (default: 32 for tokens as in SeqGAN, 24 for series as in TimeGAN)."""
+    init_generator: Path | None = None
+    """Start G from these weights: a checkpoint folder (its `state.pt`) or a `.pt` state dict of a
+    generator with the same settings, e.g. an MLE run reused by several adversarial runs
+    (TextGAN-PyTorch's pretrained generator). Set pretrain_steps to 0 to skip MLE then."""
     pretrain_steps: Annotated[int, Field(ge=0)] = 1000
     """Tokens: MLE (teacher forcing) steps before the adversarial phase. Series: embedding
     (autoencoder) steps of TimeGAN. Counted in train.steps."""
@@ -167,6 +171,15 @@ class SequenceModel(StrictModel):
     """TimeGAN: weight of the adversarial loss on the unsupervised latent path."""
     moment_weight: Annotated[float, Field(ge=0.0)] = 100.0
     """TimeGAN: weight of the mean/std moment-matching term of the generator."""
+
+    @field_validator("init_generator")
+    @classmethod
+    def _existing_weights(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if not (path.is_file() or (path / "state.pt").is_file()):
+            raise ValueError("no such weights file or checkpoint folder (with state.pt)")
+        return path.resolve()
 
     @property
     def is_series(self) -> bool:

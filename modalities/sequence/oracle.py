@@ -53,8 +53,10 @@ class OracleLSTM(nn.Module):
             tokens = []
             for _ in range(self.seq_len):
                 h, c = self._cell(x, h, c)
-                probs = F.softmax(h @ self.w_out + self.b_out, dim=-1)
-                token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                cdf = F.softmax(h @ self.w_out + self.b_out, dim=-1).cumsum(dim=-1)
+                # Inverse-CDF sampling: torch.multinomial is ~20x slower at this vocabulary size.
+                u = torch.rand(m, 1, generator=generator) * cdf[:, -1:]
+                token = torch.searchsorted(cdf, u).squeeze(1).clamp(max=cdf.shape[1] - 1)
                 tokens.append(token)
                 x = self.embedding[token]
             chunks.append(torch.stack(tokens, dim=1))

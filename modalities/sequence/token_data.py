@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import torch
 from ganforge.modalities.sequence.config import SequenceData
 from ganforge.modalities.sequence.oracle import OracleLSTM
 from ganforge.platform.errors import DataError
+from ganforge.platform.tracking.store import ganforge_home
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -67,8 +69,18 @@ def make_oracle(cfg: SequenceData) -> OracleLSTM:
 def _oracle_corpus(cfg: SequenceData) -> TokenCorpus:
     oracle = make_oracle(cfg)
     n_heldout = math.ceil(cfg.n_samples * cfg.heldout_fraction)
-    rng = torch.Generator().manual_seed(cfg.seed + 1)
-    data = oracle.sample(cfg.n_samples + n_heldout, rng)
+    # Sampling 11,000 x 20 tokens from a 5,000-way softmax takes a while on a CPU: cache it.
+    total = cfg.n_samples + n_heldout
+    key = f"{oracle.vocab_size}-{cfg.oracle_embed}-{cfg.oracle_hidden}-{cfg.seq_len}-{cfg.seed}-{total}"
+    cache = ganforge_home() / "cache" / "sequence" / f"oracle-{key}.pt"
+    if cache.is_file():
+        data = torch.load(cache)
+    else:
+        data = oracle.sample(total, torch.Generator().manual_seed(cfg.seed + 1))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        torch.save(data, partial)
+        partial.replace(cache)  # atomic: parallel workers never read half a file
     return TokenCorpus(
         data[: cfg.n_samples], data[cfg.n_samples :], oracle.vocab_size, None, "ids", None, oracle
     )

@@ -65,9 +65,7 @@ def sentence_bleu(hypothesis: Sentence, refs: ReferenceCounts, leave_out_self: b
     log_sum = 0.0
     for n in range(1, refs.order + 1):
         counts = _ngrams(hypothesis, n)
-        total = sum(counts.values())
-        if total == 0:
-            return 0.0  # NLTK: no n-grams of this order gives a BLEU of 0
+        total = max(1, sum(counts.values()))  # NLTK: a short hypothesis has precision 0/1 there
         clipped = sum(min(c, refs.max_count(n, g, c if leave_out_self else None)) for g, c in counts.items())
         precision = Fraction(clipped, total)
         value = float(precision) if clipped else EPSILON / total

@@ -33,8 +33,8 @@ class TokenGenerator(nn.Module):
         self.out = nn.Linear(hidden, vocab_size)
 
     # -- one recurrent step with the fused layer's own weights (export-friendly) --
-    def initial_state(self, n: int, like: Tensor) -> State:
-        h = like.new_zeros(n, self.rnn.hidden_size)
+    def initial_state(self, n: int) -> State:
+        h = self.out.weight.new_zeros(n, self.rnn.hidden_size)
         return h, h
 
     def step(self, x: Tensor, state: State) -> tuple[Tensor, State]:
@@ -59,7 +59,7 @@ class TokenGenerator(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         """Latents (n, seq_len) uniform in [0, 1) -> token ids (n, seq_len) int64."""
         n = z.shape[0]
-        x, state = self.start_input(n), self.initial_state(n, z)
+        x, state = self.start_input(n), self.initial_state(n)
         tokens = []
         for t in range(self.seq_len):
             logits, state = self.step(x, state)
@@ -84,14 +84,14 @@ class TokenGenerator(nn.Module):
         logits = self.teacher_logits(tokens)
         return F.cross_entropy(logits.reshape(-1, self.vocab_size), tokens.reshape(-1))
 
-    def sample(self, n: int, like: Tensor) -> Tensor:
+    def sample(self, n: int) -> Tensor:
         """Free-running samples (n, T) using torch's random stream (training only)."""
-        return self.forward(torch.rand(n, self.seq_len, device=like.device))
+        return self.forward(torch.rand(n, self.seq_len, device=self.start.device))
 
     def states_along(self, tokens: Tensor) -> list[State]:
         """State after consuming the first t tokens' inputs, for t = 1..T-1 (rollout starts)."""
         n = len(tokens)
-        x, state = self.start_input(n), self.initial_state(n, self.start)
+        x, state = self.start_input(n), self.initial_state(n)
         states = []
         for t in range(tokens.shape[1] - 1):
             _, state = self.step(x, state)
@@ -99,13 +99,13 @@ class TokenGenerator(nn.Module):
             x = self.embedding(tokens[:, t])
         return states
 
-    def gumbel_sample(self, n: int, beta: float, like: Tensor) -> tuple[Tensor, Tensor]:
+    def gumbel_sample(self, n: int, beta: float) -> tuple[Tensor, Tensor]:
         """RelGAN sampling: hard tokens (n, T) and soft one-hots softmax(beta (o + g)) (n, T, V).
 
         The next input is the hard token's embedding; gradients reach G through the soft
         one-hots that D sees.
         """
-        x, state = self.start_input(n), self.initial_state(n, like)
+        x, state = self.start_input(n), self.initial_state(n)
         hard, soft = [], []
         for _ in range(self.seq_len):
             logits, state = self.step(x, state)
@@ -116,6 +116,13 @@ class TokenGenerator(nn.Module):
             soft.append(F.softmax(beta * perturbed, dim=-1))
             x = self.embedding(token)
         return torch.stack(hard, dim=1), torch.stack(soft, dim=1)
+
+
+def sample_tokens(logits: Tensor) -> Tensor:
+    """One token per row from softmax(logits), by inverse CDF (torch.multinomial is far slower)."""
+    cdf = F.softmax(logits, dim=-1).cumsum(dim=-1)
+    u = torch.rand(len(cdf), 1, device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u).squeeze(1).clamp(max=cdf.shape[1] - 1)
 
 
 class TokenDiscriminator(nn.Module):

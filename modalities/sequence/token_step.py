@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.modalities.sequence.config import SequenceModel
-from ganforge.modalities.sequence.token_nets import TokenDiscriminator, TokenGenerator
+from ganforge.modalities.sequence.token_nets import TokenDiscriminator, TokenGenerator, sample_tokens
 from ganforge.platform.gan import AdversarialStep, GanNets, discriminator_loss, generator_loss
 from ganforge.platform.gan.batch import Batch, samples_of
 
@@ -51,7 +51,7 @@ class TokenStep(AdversarialStep):
         model: SequenceModel = job.model
         self.model = model
         self.method = model.method
-        self.adversarial_steps = max(job.train.steps - model.pretrain_steps, 1)
+        self.adversarial_steps = max(job.train.steps - model.pretrain_steps - 1, 1)  # last step: max
         self.opt_mle = torch.optim.Adam(nets.g_module.parameters(), lr=model.pretrain_lr)
         self.step_index = 0
 
@@ -96,7 +96,7 @@ class TokenStep(AdversarialStep):
         with torch.no_grad():
             if self.method == "gumbel" and not self.pretraining():
                 # D sees the same soft one-hots the G step will show it.
-                _, fake = self.g.gumbel_sample(len(real_ids), self.temperature(), real_ids)
+                _, fake = self.g.gumbel_sample(len(real_ids), self.temperature())
             else:
                 fake = self.g(z)
         d_real, d_fake = self.d(real_ids), self.d(fake)
@@ -118,9 +118,9 @@ class TokenStep(AdversarialStep):
         self.d.requires_grad_(False)
         try:
             if self.method == "seqgan":
-                loss, stats = self._policy_gradient(len(real_ids), real_ids)
+                loss, stats = self._policy_gradient(len(real_ids))
             else:
-                loss, stats = self._gumbel(len(real_ids), real_ids)
+                loss, stats = self._gumbel(len(real_ids))
         finally:
             self.d.requires_grad_(True)
         if self.model.mle_weight > 0:
@@ -139,9 +139,9 @@ class TokenStep(AdversarialStep):
         stats["loss_g"] = loss.detach()
         return stats
 
-    def _gumbel(self, n: int, like: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def _gumbel(self, n: int) -> tuple[Tensor, dict[str, Tensor]]:
         beta = self.temperature()
-        _, soft = self.g.gumbel_sample(n, beta, like)
+        _, soft = self.g.gumbel_sample(n, beta)
         loss = generator_loss(self.cfg.loss, self.d(soft))
         return loss, {"temperature": torch.tensor(beta)}
 
@@ -159,16 +159,16 @@ class TokenStep(AdversarialStep):
             x = self.g.embedding(rows[:, t - 1])
             for position in range(t, length):
                 logits, state = self.g.step(x, state)
-                rows[:, position] = torch.multinomial(F.softmax(logits, dim=-1), 1).squeeze(1)
+                rows[:, position] = sample_tokens(logits)
                 x = self.g.embedding(rows[:, position])
             rewards[:, t - 1] = torch.sigmoid(self.d(rows)).view(k, n).mean(dim=0)
         rewards[:, -1] = torch.sigmoid(self.d(tokens))
         self.d.train(was_training)
         return rewards
 
-    def _policy_gradient(self, n: int, like: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def _policy_gradient(self, n: int) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
-            tokens = self.g.sample(n, like)
+            tokens = self.g.sample(n)
         rewards = self.rewards(tokens)
         log_probs = F.log_softmax(self.g.teacher_logits(tokens), dim=-1)
         chosen = log_probs.gather(2, tokens.unsqueeze(2)).squeeze(2)
