@@ -1,0 +1,123 @@
+"""WaveGAN (Donahue, McAuley, Puckette 2019): generator, discriminator and phase shuffle.
+
+G: latent -> dense -> (16 steps, C channels) -> L transposed convolutions (kernel 25, stride 4,
+ReLU, channels halving) -> tanh. D mirrors it with strided convolutions, LeakyReLU(0.2) and
+phase shuffle, then one dense logit. No BatchNorm anywhere (WGAN-GP penalises per-example
+gradients). For window lengths with an odd power of two, the last G layer and the first D layer
+use stride 2 (as the authors' 32,768-sample model does).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from ganforge.modalities.audio.config import AudioModel
+
+START_STEPS = 16  # G's dense layer produces 16 time steps, as in the paper
+
+
+def layer_strides(window: int) -> list[int]:
+    """Strides of G's upsampling layers, in order, that take 16 steps to `window` samples."""
+    doublings = int(math.log2(window // START_STEPS))
+    strides = [4] * (doublings // 2)
+    return strides + [2] if doublings % 2 else strides
+
+
+def _padding(kernel: int, stride: int) -> tuple[int, int]:
+    """(padding, output_padding) that make a layer change the length by exactly `stride`."""
+    output_padding = (kernel - stride) % 2
+    return (kernel - stride + output_padding) // 2, output_padding
+
+
+def _widths(model_dim: int, layers: int) -> list[int]:
+    """Channels before each G layer: d * 2^(L-1) down to d, then 1 (16d for 16,384 samples)."""
+    return [model_dim * 2 ** (layers - 1 - i) for i in range(layers)] + [1]
+
+
+class WaveGANGenerator(nn.Module):
+    """Latents (B, latent_dim [+1 class column]) -> audio (B, 1, window) in [-1, 1]."""
+
+    def __init__(self, cfg: AudioModel, window: int) -> None:
+        super().__init__()
+        self.conditional = cfg.conditional
+        self.n_classes = cfg.n_classes
+        strides = layer_strides(window)
+        widths = _widths(cfg.model_dim, len(strides))
+        inputs = cfg.latent_dim
+        if cfg.conditional:
+            # The class joins the latent as a learned embedding (as wide as the latent).
+            self.embed = nn.Embedding(cfg.n_classes, cfg.latent_dim)
+            inputs += cfg.latent_dim
+        self.dense = nn.Linear(inputs, START_STEPS * widths[0])
+        layers = []
+        for i, stride in enumerate(strides):
+            padding, output_padding = _padding(cfg.kernel_size, stride)
+            layers.append(
+                nn.ConvTranspose1d(widths[i], widths[i + 1], cfg.kernel_size, stride, padding, output_padding)
+            )
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.conditional:
+            # Clamped, so a stray id cannot index outside the table (and export needs no check).
+            y = z[:, -1].round().long().clamp(0, self.n_classes - 1)
+            h = torch.cat([z[:, :-1], self.embed(y)], dim=1)
+        else:
+            h = z
+        h = F.relu(self.dense(h).view(z.shape[0], -1, START_STEPS))
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            h = torch.tanh(h) if i == len(self.layers) - 1 else F.relu(h)
+        return (h, y) if self.conditional else h
+
+
+def phase_shuffle(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Shifts each example by a random -radius..radius samples, filling the edge by reflection.
+
+    The paper draws one shift per batch; one per example decorrelates D's input further at the
+    same cost. Gathering from a padded copy keeps it differentiable (for the gradient penalty).
+    """
+    if radius == 0:
+        return x
+    batch, channels, length = x.shape
+    shifts = torch.randint(-radius, radius + 1, (batch, 1, 1), device=x.device)
+    padded = F.pad(x, (radius, radius), mode="reflect")
+    index = torch.arange(length, device=x.device).view(1, 1, -1) + radius - shifts
+    return padded.gather(2, index.expand(batch, channels, length))
+
+
+class WaveGANDiscriminator(nn.Module):
+    """Audio (B, 1, window) [and class ids (B,)] -> one critic value per example."""
+
+    def __init__(self, cfg: AudioModel, window: int) -> None:
+        super().__init__()
+        strides = list(reversed(layer_strides(window)))
+        widths = list(reversed(_widths(cfg.model_dim, len(strides))))
+        self.radius = cfg.phase_shuffle
+        layers = []
+        for i, stride in enumerate(strides):
+            padding, _ = _padding(cfg.kernel_size, stride)
+            layers.append(nn.Conv1d(widths[i], widths[i + 1], cfg.kernel_size, stride, padding))
+        self.layers = nn.ModuleList(layers)
+        features = START_STEPS * widths[-1]
+        self.head = nn.Linear(features, 1)
+        # Projection discriminator (Miyato & Koyama 2018): <embed(y), features> joins the logit.
+        self.project = nn.Embedding(cfg.n_classes, features) if cfg.conditional else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = F.leaky_relu(layer(h), 0.2)
+            if i < len(self.layers) - 1:  # not after the last layer, as in the paper
+                h = phase_shuffle(h, self.radius)
+        h = h.flatten(1)
+        logit = self.head(h).squeeze(1)
+        if self.project is not None:
+            if y is None:
+                raise ValueError("the conditional discriminator needs class ids: D(x, y)")
+            logit = logit + (self.project(y.long()) * h).sum(dim=1)
+        return logit
