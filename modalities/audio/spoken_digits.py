@@ -102,12 +102,17 @@ def _synthesise(binary: str, root: Path, item: dict) -> None:
 
 
 def build(
-    out: Path, per_digit: int = 300, seed: int = 1234, speed_range: tuple[int, int] = (140, 240)
+    out: Path,
+    per_digit: int = 300,
+    seed: int = 1234,
+    speed_range: tuple[int, int] = (140, 240),
+    replace: bool = True,
 ) -> Path:
     """Synthesises the set into `out` (digit sub-folders of WAVs plus manifest.json); returns `out`.
 
     The files are written to a temporary sibling folder and renamed at the end, so an
-    interrupted build never leaves a half-filled set that looks complete.
+    interrupted build never leaves a half-filled set that looks complete. `replace=False`
+    keeps a complete set already at `out` (workers building the same cached set at once).
     """
     binary = espeak_binary()
     plan = utterance_plan(per_digit, seed, speed_range)
@@ -121,9 +126,14 @@ def build(
             list(pool.map(lambda item: _synthesise(binary, staging, item), plan))
         manifest = {"digits": DIGITS, "per_digit": per_digit, "seed": seed, "speed_range": speed_range}
         (staging / _DONE).write_text(json.dumps({**manifest, "utterances": plan}, indent=1))
-        if out.exists():
+        if out.exists() and (replace or not (out / _DONE).is_file()):
             shutil.rmtree(out)
-        staging.rename(out)
+        try:
+            staging.rename(out)
+        except OSError:
+            # Another worker finished the same set first: theirs is identical, keep it.
+            if not (out / _DONE).is_file():
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -136,7 +146,7 @@ def cached_set(per_digit: int, seed: int, speed_range: tuple[int, int]) -> Path:
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     folder = ganforge_home() / "cache" / "audio" / f"spoken_digits-{per_digit}x10-{digest}"
     if not (folder / _DONE).is_file():
-        build(folder, per_digit, seed, speed_range)
+        build(folder, per_digit, seed, speed_range, replace=False)
     return folder
 
 
