@@ -2,8 +2,9 @@
 
 Tokens (`data.kind: tokens`): an LSTM/GRU generator pre-trained by MLE, then trained
 adversarially by SeqGAN's policy gradient or RelGAN-style Gumbel-softmax, on the SeqGAN oracle,
-text files or files of token ids. Series (`data.kind: series`): TimeGAN on the sines recipe or
-CSV/NPY files. See config.py for every option and configs/sequence/ for ready jobs.
+text files or files of token ids. Series (`data.kind: series`): TimeGAN or a temporal-convolution
+GAN (`convgan`) on the sines recipe or CSV/NPY files. See config.py for every option and
+configs/sequence/ for ready jobs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from ganforge.modalities.sequence.samples import (
     write_text,
 )
 from ganforge.modalities.sequence.series_data import series_set
-from ganforge.modalities.sequence.series_nets import TimeGanDiscriminator, TimeGanGenerator
+from ganforge.modalities.sequence.series_nets import (
+    ConvSeriesDiscriminator,
+    ConvSeriesGenerator,
+    TimeGanDiscriminator,
+    TimeGanGenerator,
+)
 from ganforge.modalities.sequence.series_step import TimeGanStep
 from ganforge.modalities.sequence.tiny import tiny_series, tiny_tokens
 from ganforge.modalities.sequence.token_data import token_corpus
@@ -88,6 +94,8 @@ class SequenceModality(Modality):
         self._use(data_cfg)
         if data_cfg.is_tokens:
             generator: nn.Module = TokenGenerator(model_cfg, token_corpus(data_cfg).vocab_size)
+        elif model_cfg.method == "convgan":
+            generator = ConvSeriesGenerator(model_cfg, series_set(data_cfg).train.shape[2])
         else:
             generator = TimeGanGenerator(model_cfg, series_set(data_cfg).train.shape[2])
         if model_cfg.init_generator is not None:
@@ -98,6 +106,8 @@ class SequenceModality(Modality):
         check_model(model_cfg, data_cfg)
         if data_cfg.is_tokens:
             return TokenDiscriminator(model_cfg, token_corpus(data_cfg).vocab_size)
+        if model_cfg.method == "convgan":
+            return ConvSeriesDiscriminator(model_cfg, series_set(data_cfg).train.shape[2])
         return TimeGanDiscriminator(model_cfg)
 
     def load_dataset(self, data_cfg: SequenceData) -> Dataset:
@@ -121,6 +131,8 @@ class SequenceModality(Modality):
         check_model(job.model, job.data)
         if job.data.is_tokens:
             return TokenStep(job, nets, opt_g, opt_d, device)
+        if job.model.method == "convgan":
+            return AdversarialStep(job.gan, nets, opt_g, opt_d, device)  # the platform's own step
         return TimeGanStep(job, nets, opt_g, opt_d, device)
 
     def describe_samples(self, dataset: Dataset, data_cfg: SequenceData) -> dict[str, Any]:
@@ -172,7 +184,7 @@ class SequenceModality(Modality):
         return tiny_tokens()
 
     def tiny_configs(self) -> list[dict[str, Any]]:
-        return [tiny_tokens(), tiny_series()]
+        return [tiny_tokens(), tiny_series(), tiny_series("convgan")]
 
 
 def _token_metrics(generator: nn.Module, fakes: torch.Tensor, data_cfg: SequenceData) -> dict[str, float]:

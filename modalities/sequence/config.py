@@ -18,6 +18,7 @@ from ganforge.platform.config.schema import StrictModel
 Kind = Literal["tokens", "series"]
 TOKEN_DATASETS = ("oracle", "text", "token_ids")
 SERIES_DATASETS = ("sines", "csv", "npy")
+SERIES_METHODS = ("timegan", "convgan")
 FILE_SUFFIXES = {"text": None, "token_ids": None, "csv": {".csv"}, "npy": {".npy"}}
 
 # Fields used by one kind only; the other kind refuses them when they are set explicitly.
@@ -126,10 +127,12 @@ class SequenceData(StrictModel):
 class SequenceModel(StrictModel):
     """Networks and training method. Defaults follow SeqGAN (tokens) and TimeGAN (series)."""
 
-    method: Literal["mle", "seqgan", "gumbel", "timegan"] = "seqgan"
+    method: Literal["mle", "seqgan", "gumbel", "timegan", "convgan"] = "seqgan"
     """Tokens: `mle` (teacher forcing only), `seqgan` (policy gradient with Monte-Carlo rollouts)
-    or `gumbel` (RelGAN-style Gumbel-softmax); series: `timegan`. The method decides the latent
-    shape, which the platform draws from the model config alone, so series jobs name it."""
+    or `gumbel` (RelGAN-style Gumbel-softmax). Series: `timegan` (embedder, recovery, supervisor,
+    joint training) or `convgan` (temporal-convolution G and D on whole windows, trained by the
+    platform's plain adversarial step with any gan.* loss and regulariser). The method decides
+    the latent shape, which the platform draws from the model config alone, so series jobs name it."""
     seq_len: Annotated[int, Field(ge=2, le=1024)] = 20
     """Length the generator produces; must equal data.seq_len (it sizes the latent tensor,
     which the platform draws from the model config alone)."""
@@ -163,6 +166,7 @@ class SequenceModel(StrictModel):
     """Weight of a teacher-forcing term added to the adversarial generator loss (0: pure GAN)."""
     # series
     num_layers: Annotated[int, Field(ge=1, le=8)] = 3
+    """Series: GRU layers of each TimeGAN network, or convolution layers of convgan's G and D."""
     noise_dim: Annotated[int, Field(ge=1, le=1024)] = 5
     """Noise features per time step (the latent tensor is (n, seq_len * noise_dim))."""
     supervised_steps: Annotated[int, Field(ge=0)] = 1000
@@ -183,7 +187,7 @@ class SequenceModel(StrictModel):
 
     @property
     def is_series(self) -> bool:
-        return self.method == "timegan"
+        return self.method in SERIES_METHODS
 
     @property
     def latent_dim(self) -> int:
@@ -205,7 +209,7 @@ def check_model(model: SequenceModel, data: SequenceData) -> None:
 
     kind = data.kind or kind_of(data.dataset)
     if model.is_series != (kind == "series"):
-        expected = "timegan" if kind == "series" else "mle, seqgan or gumbel"
+        expected = "timegan or convgan" if kind == "series" else "mle, seqgan or gumbel"
         raise ConfigError(
             f"model.method = {model.method!r}: not a method for {kind} data "
             f"(data.dataset = {data.dataset!r}; expected {expected})"

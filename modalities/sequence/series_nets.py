@@ -60,3 +60,41 @@ class TimeGanDiscriminator(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return self.net(h).squeeze(-1)
+
+
+class ConvSeriesGenerator(nn.Module):
+    """Whole-window generator: all the noise -> (hidden, T) features -> temporal convolutions.
+
+    Every output step sees every noise value through the first linear layer, so global traits of
+    a window (frequency, phase, level) come from one draw; the convolutions shape it locally.
+    """
+
+    def __init__(self, cfg: SequenceModel, features: int) -> None:
+        super().__init__()
+        width, self.seq_len = cfg.hidden, cfg.seq_len
+        self.project = nn.Linear(cfg.latent_dim, width * cfg.seq_len)
+        layers: list[nn.Module] = []
+        for _ in range(cfg.num_layers):
+            layers += [nn.LeakyReLU(0.2), nn.Conv1d(width, width, 5, padding=2)]
+        self.body = nn.Sequential(*layers, nn.LeakyReLU(0.2), nn.Conv1d(width, features, 5, padding=2))
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Latents (n, seq_len * noise_dim) -> scaled series (n, T, D) in [0, 1]."""
+        h = self.project(z).reshape(z.shape[0], -1, self.seq_len)
+        return torch.sigmoid(self.body(h)).transpose(1, 2)
+
+
+class ConvSeriesDiscriminator(nn.Module):
+    """Temporal convolutions over a window (n, T, D), then one logit per window."""
+
+    def __init__(self, cfg: SequenceModel, features: int) -> None:
+        super().__init__()
+        width = cfg.hidden
+        layers: list[nn.Module] = [nn.Conv1d(features, width, 5, padding=2)]
+        for _ in range(cfg.num_layers - 1):
+            layers += [nn.LeakyReLU(0.2), nn.Conv1d(width, width, 5, padding=2)]
+        self.body = nn.Sequential(*layers, nn.LeakyReLU(0.2))
+        self.head = nn.Linear(width * cfg.seq_len, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x.transpose(1, 2)).flatten(1)).squeeze(1)

@@ -37,10 +37,10 @@ def tiny_tokens(method: str = "seqgan") -> dict[str, Any]:
     }
 
 
-def tiny_series() -> dict[str, Any]:
-    """TimeGAN on 3-feature sines of length 8: one embedding step, one supervised, then joint."""
+def tiny_series(method: str = "timegan") -> dict[str, Any]:
+    """3-feature sines of length 8; TimeGAN: one embedding step, one supervised, then joint."""
     return {
-        "name": "sequence-tiny-timegan",
+        "name": f"sequence-tiny-{method}",
         "modality": "sequence",
         "data": {
             "dataset": "sines",
@@ -52,7 +52,7 @@ def tiny_series() -> dict[str, Any]:
             "predictive_steps": 5,
         },
         "model": {
-            "method": "timegan",
+            "method": method,
             "seq_len": 8,
             "hidden_dim": 8,
             "num_layers": 2,
