@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,6 +57,8 @@ def main() -> None:
     parser.add_argument("--sample-every", type=int, default=250)
     args = parser.parse_args()
 
+    # SIGTERM (e.g. a timeout) unwinds through `finally`, so the services are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     home = tempfile.mkdtemp(prefix="ganforge-bench-")
     os.environ["GANFORGE_HOME"] = home
     state, _ = up(ServicesOptions())

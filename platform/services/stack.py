@@ -78,6 +78,9 @@ def _service_env(s3_endpoint: str) -> dict[str, str]:
     if "AWS_ACCESS_KEY_ID" not in os.environ:
         env.update(LOCAL_CREDENTIALS)
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # MLflow's job runner (GenAI evaluation jobs) starts seven huey worker processes; ganforge
+    # does not use it, and on a small machine they cost memory and CPU.
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     return env
 
 

@@ -1,0 +1,109 @@
+"""`ganforge sweep` on a real local Ray and MLflow store: parent/child runs, the summary table,
+the best trial registered, divergence-aware stopping, and `--resume` after an interruption."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import GANFORGE, REPO, run_cli
+
+pytestmark = pytest.mark.integration
+TINY = REPO / "configs" / "sweeps" / "toy_tiny.yaml"
+
+
+def _client(home: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+
+
+def _sweep_file(tmp_path: Path, **changes) -> Path:
+    raw = yaml.safe_load(TINY.read_text())
+    raw.update(changes)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _children(client: MlflowClient, parent_id: str) -> list:
+    experiment = client.get_run(parent_id).info.experiment_id
+    return client.search_runs([experiment], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
+
+
+def test_sweep_tracks_trials_and_registers_the_best(tmp_path: Path, home: Path) -> None:
+    result = run_cli("sweep", str(TINY), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(outcome["trials"]) == 4 and all(t["outcome"] == "completed" for t in outcome["trials"])
+    best = min(outcome["trials"], key=lambda t: t["value"])
+    assert outcome["best"]["trial_id"] == best["trial_id"]
+
+    client = _client(home)
+    parent = client.get_run(outcome["parent_run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["ganforge.best_trial"] == best["trial_id"]
+    children = _children(client, parent.info.run_id)
+    assert len(children) == 4 and all(c.info.status == "FINISHED" for c in children)
+    for child in children:  # sampled values reached the trial's config through the override function
+        trial = next(t for t in outcome["trials"] if t["run_id"] == child.info.run_id)
+        assert float(child.data.params["gan.g_opt.lr"]) == pytest.approx(trial["params"]["gan.g_opt.lr"])
+        assert child.data.params["train.eval_every"] == "20"
+    summary = json.loads(
+        Path(client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path))).read_text()
+    )
+    assert set(summary["columns"]) >= {"trial_id", "gan.g_opt.lr", "gan.loss", "reverse_kl", "outcome"}
+    assert len(summary["data"]) == 4
+
+    version = client.get_model_version("toy-tiny", outcome["model_version"])
+    assert version.run_id == best["run_id"]
+
+
+def test_divergence_rules_stop_trials_and_tag_them(tmp_path: Path, home: Path) -> None:
+    # A collapse rule every trial meets at its first report: all stop at step 20 of 40.
+    rules = {"collapse_metric": "modes", "collapse_below": 100, "collapse_after": 0}
+    sweep = _sweep_file(tmp_path, divergence=rules, num_samples=2)
+    result = run_cli("sweep", str(sweep), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [t["step"] for t in outcome["trials"]] == [20, 20]
+    assert all(t["outcome"].startswith("stopped: collapse: modes = ") for t in outcome["trials"])
+    assert outcome["best"] is None and outcome["model_version"] is None
+
+    client = _client(home)
+    for child in _children(client, outcome["parent_run_id"]):
+        assert child.info.status == "FAILED"
+        assert child.data.tags["ganforge.stop_reason"].startswith("stopped: collapse")
+    assert client.search_registered_models() == []
+
+
+def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: Path, home: Path) -> None:
+    sweep = _sweep_file(tmp_path, max_concurrent=1, job={**yaml.safe_load(TINY.read_text())["job"], "train": {
+        "steps": 200, "batch_size": 32, "log_every": 20, "sample_every": 0}})  # fmt: skip
+    process = subprocess.Popen(
+        [GANFORGE, "sweep", str(sweep)], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    finished: list[Path] = []
+    while not finished:  # interrupt once the first trial has completed
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(1)
+        finished = [
+            p for p in home.glob("sweeps/*/tune_trainable_*/result.json") if '"step": 200' in p.read_text()
+        ]
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=300)
+    done_before = {p.parent.name: p.read_text() for p in finished}
+
+    result = run_cli("sweep", str(sweep), "--resume", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(outcome["trials"]) == 4 and all(t["step"] == 200 for t in outcome["trials"])
+    for name, text in done_before.items():  # the finished trial's results were not produced again
+        assert (next(home.glob(f"sweeps/*/{name}")) / "result.json").read_text() == text
+    assert len(_children(_client(home), outcome["parent_run_id"])) == 4
