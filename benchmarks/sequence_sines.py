@@ -47,7 +47,7 @@ def main() -> None:
     if args.timegan_steps:
         phases = {"model.pretrain_steps": args.timegan_phase, "model.supervised_steps": args.timegan_phase}
         metrics, minutes = _run(
-            "configs/sequence/sines_timegan.yaml", {"train.steps": args.timegan_steps, **phases}
+            "configs/sequence/sines_timegan.yaml", {"train.steps": args.timegan_steps, **phases, **extra}
         )
         label = f"TimeGAN ({args.timegan_phase} embedding + {args.timegan_phase} supervised + joint)"
         rows.append((label, args.timegan_steps, metrics, minutes))
