@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.modalities.sequence.series_nets import TimeGanDiscriminator, TimeGanGenerator
-from ganforge.modalities.sequence.token_step import clip, sync_grads
+from ganforge.modalities.sequence.token_step import clip, sync_grads, worker_mean
 from ganforge.platform.gan import AdversarialStep, GanNets
 from ganforge.platform.gan.batch import Batch, samples_of
 
@@ -103,7 +103,9 @@ class TimeGanStep(AdversarialStep):
         y_real, y_fake, y_fake_e = self.d(h), self.d(h_hat), self.d(e_hat)
         loss = _bce(y_real, 1.0) + _bce(y_fake, 0.0) + self.model.gamma * _bce(y_fake_e, 0.0)
         stats = {"loss_d": loss.detach(), "d_real": y_real.detach().mean(), "d_fake": y_fake.detach().mean()}
-        if loss.item() > D_LOSS_FLOOR:  # TimeGAN: train D only while it is not already winning
+        # TimeGAN: train D only while it is not already winning (decided on the workers' mean loss,
+        # so that all of them join the same gradient all-reduce).
+        if worker_mean(loss) > D_LOSS_FLOOR:
             stats["grad_norm_d"] = self._update(self.opt_d, loss, self.d)
         return stats
 

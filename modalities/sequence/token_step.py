@@ -37,6 +37,15 @@ def sync_grads(module: nn.Module) -> None:
             p.grad /= dist.get_world_size()
 
 
+def worker_mean(value: Tensor) -> float:
+    """`value` averaged over workers, so that every worker takes the same branch on it."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        value = value.detach().clone()
+        dist.all_reduce(value)
+        value /= dist.get_world_size()
+    return float(value)
+
+
 def clip(module: nn.Module, max_norm: float | None) -> Tensor:
     params = [p for p in module.parameters() if p.grad is not None]
     return torch.nn.utils.clip_grad_norm_(params, max_norm if max_norm is not None else float("inf"))
