@@ -13,6 +13,7 @@ import click
 import yaml
 
 from ganforge.platform.cli.errors import user_errors
+from ganforge.platform.cli.jobs import jobs, submit
 from ganforge.platform.cli.models import evaluate, generate, select
 from ganforge.platform.cli.services import services
 from ganforge.platform.cli.sweep import sweep
@@ -94,7 +95,7 @@ def _print_summary(outcome: Any, ui_command: Callable[[str], str]) -> None:
         click.echo(f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri)}")
 
 
-for command in (sweep, services, select, evaluate, generate):
+for command in (sweep, submit, jobs, services, select, evaluate, generate):
     cli.add_command(command)
 
 if __name__ == "__main__":

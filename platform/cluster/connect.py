@@ -17,7 +17,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray.init(
-        address=address,
+        # "local" always starts a fresh Ray in this process; None would silently join any
+        # cluster that `ray start` left running on this machine.
+        address=address or "local",
         num_cpus=None if address else num_cpus,
         include_dashboard=False,
         log_to_driver=False,
