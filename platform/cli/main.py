@@ -17,12 +17,14 @@ from ganforge.platform.cli.jobs import jobs, submit
 from ganforge.platform.cli.models import evaluate, generate, select
 from ganforge.platform.cli.services import services
 from ganforge.platform.cli.sweep import sweep
+from ganforge.platform.cluster.auth import prefer_token_auth
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="ganforge")
 def cli() -> None:
     """ganforge: distributed multi-modal GAN training on Ray, tracked in MLflow."""
+    prefer_token_auth()  # before any command imports Ray (see platform/cluster/auth.py)
 
 
 @cli.command()

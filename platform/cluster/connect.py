@@ -17,10 +17,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray.init(
-        # "local" always starts a fresh Ray in this process; None would silently join any
-        # cluster that `ray start` left running on this machine.
-        address=address or "local",
-        num_cpus=None if address else num_cpus,
+        # RAY_ADDRESS is set inside a Ray job (`ganforge submit`). Otherwise "local" starts a
+        # fresh Ray here: None would silently join any cluster `ray start` left on this machine.
+        address=address or os.environ.get("RAY_ADDRESS") or "local",
+        num_cpus=None if (address or os.environ.get("RAY_ADDRESS")) else num_cpus,
         include_dashboard=False,
         log_to_driver=False,
         logging_level=logging.ERROR,

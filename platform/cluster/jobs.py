@@ -10,9 +10,9 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from ganforge.platform.cluster.auth import prefer_token_auth
 from ganforge.platform.cluster.wheel import SubmitError
 
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
@@ -26,25 +26,9 @@ def cluster_address(address: str | None) -> str:
     return found
 
 
-def _prefer_token_auth() -> None:
-    """Send the cluster token when one is available.
-
-    Ray's client attaches its token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token)
-    only in token mode, and reads the mode once, when Ray is first imported. A cluster without
-    authentication ignores the header, so token mode is the safe default when a token exists.
-    """
-    has_token = (
-        "RAY_AUTH_TOKEN" in os.environ
-        or "RAY_AUTH_TOKEN_PATH" in os.environ
-        or (Path.home() / ".ray" / "auth_token").exists()
-    )
-    if has_token:
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
-
-
 def job_client(address: str | None) -> Any:
     """A connected JobSubmissionClient; an unreachable or refusing cluster is one clear error."""
-    _prefer_token_auth()
+    prefer_token_auth()
     from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
 

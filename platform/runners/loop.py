@@ -141,6 +141,8 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     parts.ema.to(device)
     stepper = parts.stepper
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
+    if stream and start > 0:
+        stream.resume()
     fixed_z = parts.modality.sample_latents(
         job.model, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
     ).to(device)

@@ -38,8 +38,28 @@ class MetricStream:
         self._client = MlflowClient(tracking_uri=target.uri)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganforge-mlflow")
         self._pending: list[Future] = []
+        self._logged_through = 0
+
+    def resume(self) -> int:
+        """After a restart from a checkpoint: skip the steps this run already logged.
+
+        The steps between the checkpoint and the failure were logged before it and are trained
+        again after it; logging them twice would duplicate them in the metric history. Returns
+        the last step already logged.
+        """
+        client, run_id = self._client, self.target.run_id
+        keys = retry(lambda: client.get_run(run_id), "read run").data.metrics.keys()
+        steps = [step for key in keys for step in self._logged_steps(key)]
+        self._logged_through = max(steps, default=0)
+        return self._logged_through
+
+    def _logged_steps(self, key: str) -> list[int]:
+        history = retry(lambda: self._client.get_metric_history(self.target.run_id, key), "read metric")
+        return [metric.step for metric in history]
 
     def log_metrics(self, step: int, values: dict[str, float]) -> None:
+        if step <= self._logged_through:
+            return
         stamp = int(time.time() * 1000)
         metrics = [Metric(key, float(value), stamp, step) for key, value in values.items()]
         self._submit(
@@ -48,6 +68,9 @@ class MetricStream:
 
     def log_samples(self, step: int, samples: SampleArtifacts, directory: Path) -> None:
         """Logs one batch of samples at `step`, then deletes `directory` (where its files are)."""
+        if step <= self._logged_through:
+            shutil.rmtree(directory, ignore_errors=True)
+            return
         self._submit(self._upload, step, samples, directory)
 
     def _upload(self, step: int, samples: SampleArtifacts, directory: Path) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from ganforge.modalities.toy import MODALITY
 from ganforge.platform.config import apply_overrides
 from tests.conftest import GANFORGE, run_cli
+from tests.integration.recovery import run_killing_one_worker
 
 pytestmark = pytest.mark.integration
 
@@ -49,11 +46,6 @@ def test_two_workers_with_penalties_train_and_register(tmp_path: Path, home: Pat
     assert "(RayTrainWorker" not in result.stdout + result.stderr  # worker noise stays out
 
 
-def _train_worker_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "RayTrainWorker"], capture_output=True, text=True).stdout
-    return [int(pid) for pid in out.split()]
-
-
 def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home: Path) -> None:
     steps = 300
     config = _config(
@@ -66,30 +58,17 @@ def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home
             "train.sample_every": 0,
         },
     )
-    process = subprocess.Popen(
-        [GANFORGE, "train", str(config), "--json"],
-        cwd=tmp_path,
-        env={**os.environ},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    result, killed = run_killing_one_worker(
+        [GANFORGE, "train", str(config), "--json"], tmp_path, home / "ray"
     )
-    storage = home / "ray"
-    deadline = time.monotonic() + 300
-    killed = None
-    while time.monotonic() < deadline and killed is None and process.poll() is None:
-        if list(storage.rglob("checkpoint_*")) and _train_worker_pids():
-            killed = _train_worker_pids()[0]
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.5)
-    stdout, stderr = process.communicate(timeout=600)
     assert killed is not None, "no checkpoint appeared before the run ended"
-    assert process.returncode == 0, stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-3000:]
+    stdout = result.stdout
     outcome = json.loads(stdout.strip().splitlines()[-1])
     assert outcome["metrics"]["step"] == steps
     assert outcome["model_version"] == "1"
     history = MlflowClient(tracking_uri=outcome["tracking_uri"]).get_metric_history(
         outcome["run_id"], "loss_d"
     )
-    # Resumed, not restarted: every logged step up to the end is there (no gap).
-    assert {m.step for m in history} == set(range(10, steps + 1, 10))
+    # Resumed, not restarted: every logged step is there once (no gap, no duplicate).
+    assert sorted(m.step for m in history) == list(range(10, steps + 1, 10))

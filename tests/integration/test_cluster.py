@@ -1,0 +1,159 @@
+"""Jobs on a real multi-process Ray cluster on loopback (`ray start --head` plus a second node):
+submit through the CLI and follow it, stop a running job, refuse bad input, and recover from a
+killed training worker with a gapless, duplicate-free MLflow history."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from ganforge.modalities.toy import MODALITY
+from ganforge.platform.config import apply_overrides
+from ganforge.platform.services.processes import free_port
+from tests.conftest import GANFORGE, run_cli
+from tests.integration.recovery import run_killing_one_worker
+
+pytestmark = pytest.mark.integration
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def _ray_start(args: list[str], env: dict) -> None:
+    result = subprocess.run(
+        [RAY, "start", "--disable-usage-stats", *args], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[dict]:
+    # A short temp dir: Ray's unix socket paths must stay under ~100 characters.
+    temp = tempfile.mkdtemp(prefix="gfray", dir="/tmp")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    gcs, dashboard = free_port(), free_port()
+    head = ["--head", f"--port={gcs}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1"]
+    head += ["--num-cpus=1", f"--temp-dir={temp}", f"--ray-client-server-port={free_port()}"]
+    _ray_start([*head, f"--dashboard-agent-listen-port={free_port()}"], env)
+    _ray_start(
+        [f"--address=127.0.0.1:{gcs}", "--num-cpus=2", f"--dashboard-agent-listen-port={free_port()}"], env
+    )
+    try:
+        yield {"gcs": f"127.0.0.1:{gcs}", "jobs": f"http://127.0.0.1:{dashboard}", "env": env}
+    finally:
+        # Not `ray stop`, which would stop every Ray on the machine: only this cluster's daemons.
+        subprocess.run(["pkill", "-f", temp], check=False)
+        time.sleep(2)
+        subprocess.run(["pkill", "-9", "-f", temp], check=False)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _job_file(tmp_path: Path, **overrides) -> Path:
+    raw = apply_overrides(MODALITY.tiny_config(), {"train.runner": "ray", **overrides})
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _status(cluster: dict, job_id: str) -> str:
+    result = run_cli("jobs", "status", job_id, "--address", cluster["jobs"])
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_submit_follows_the_job_to_success_and_registers(cluster: dict, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = _job_file(tmp_path, name="cluster-tiny")
+    env = {"MLFLOW_TRACKING_URI": store}  # forwarded to the job by `submit`
+    result = run_cli("submit", str(config), "--address", cluster["jobs"], "--follow", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    job_id = result.stdout.splitlines()[0].strip()
+    assert result.stdout.strip().endswith(f"job {job_id}: SUCCEEDED")
+    assert "registered: models:/cluster-tiny/1" in result.stdout  # the job's own output, followed
+    assert MlflowClient(tracking_uri=store).get_model_version("cluster-tiny", "1").status == "READY"
+    assert _status(cluster, job_id) == "SUCCEEDED"
+
+
+def test_a_running_job_can_be_stopped(cluster: dict, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = _job_file(tmp_path, name="cluster-long", **{"train.steps": 1_000_000})
+    submitted = run_cli(
+        "submit", str(config), "--address", cluster["jobs"], env={"MLFLOW_TRACKING_URI": store}
+    )
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    job_id = submitted.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 300
+    while _status(cluster, job_id) != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    stopped = run_cli("jobs", "stop", job_id, "--address", cluster["jobs"])
+    assert stopped.returncode == 0 and f"stop requested for {job_id}" in stopped.stdout
+    while _status(cluster, job_id) != "STOPPED":
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    listed = run_cli("jobs", "list", "--address", cluster["jobs"], "--json")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert {"job_id": job_id, "status": "STOPPED"}.items() <= next(
+        r for r in rows if r["job_id"] == job_id
+    ).items()
+    logs = run_cli("jobs", "logs", job_id, "--address", cluster["jobs"])
+    assert logs.returncode == 0
+    assert MlflowClient(tracking_uri=store).search_registered_models() == []
+
+
+def test_bad_input_submits_nothing(cluster: dict, tmp_path: Path) -> None:
+    def count() -> int:
+        return len(run_cli("jobs", "list", "--address", cluster["jobs"], "--json").stdout.splitlines())
+
+    before = count()
+    unreachable = run_cli("submit", str(_job_file(tmp_path)), "--address", "http://127.0.0.1:9")
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.strip().splitlines() == [
+        "error: Ray cluster at http://127.0.0.1:9 is unreachable (Failed to connect to Ray at address: "
+        "http://127.0.0.1:9.)"
+    ]
+    bad = _job_file(tmp_path, **{"gan.n_critc": 2})
+    invalid = run_cli("submit", str(bad), "--address", cluster["jobs"])
+    assert invalid.returncode == 2 and invalid.stderr.startswith(f"error: {bad}: gan.n_critc: unknown key")
+    missing = run_cli("jobs", "status", "no-such-job", "--address", cluster["jobs"])
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no job 'no-such-job' on this cluster"
+    assert count() == before
+
+
+def test_killed_worker_on_the_cluster_is_replaced_and_history_has_no_gap(
+    cluster: dict, tmp_path: Path
+) -> None:
+    steps, home = 300, tmp_path / "home"
+    config = _job_file(
+        tmp_path,
+        **{
+            "train.workers": 2,
+            "train.steps": steps,
+            "train.checkpoint_every": 30,
+            "train.log_every": 10,
+            "train.sample_every": 0,
+            "train.storage_path": str(tmp_path / "checkpoints"),  # reachable from both nodes
+        },
+    )
+    command = [GANFORGE, "train", str(config), "--address", cluster["gcs"], "--json"]
+    result, killed = run_killing_one_worker(
+        command, tmp_path, tmp_path / "checkpoints", env={"GANFORGE_HOME": str(home)}
+    )
+    assert killed is not None, "no checkpoint appeared before the run ended"
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["metrics"]["step"] == steps and outcome["model_version"] == "1"
+    history = MlflowClient(tracking_uri=outcome["tracking_uri"]).get_metric_history(
+        outcome["run_id"], "loss_d"
+    )
+    assert sorted(m.step for m in history) == list(range(10, steps + 1, 10))
