@@ -54,6 +54,9 @@ def _tuner(loaded: LoadedSweep, path: Path, sweep_runs: dict[str, str] | None, r
             search_alg=build_searcher(sweep),
             num_samples=sweep.num_samples,
             max_concurrent_trials=sweep.max_concurrent,
+            # A trial process imports torch, Ray Train and MLflow: seconds per trial that short
+            # trials would pay again and again. Reused actors pay it once per concurrent slot.
+            reuse_actors=True,
         ),
         run_config=tune.RunConfig(
             name=path.name,

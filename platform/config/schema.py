@@ -83,7 +83,8 @@ class TrainConfig(StrictModel):
     max_failures: Annotated[int, Field(ge=0)] = 3
     """Times Ray Train restarts the workers from the latest checkpoint after a failure."""
     storage_path: str | None = None
-    """Where Ray Train keeps checkpoints (default: <GANFORGE_HOME>/ray)."""
+    """Where Ray Train keeps checkpoints (default: <GANFORGE_HOME>/ray). An s3://bucket/prefix path
+    uses tracking.s3_endpoint_url (or MLFLOW_S3_ENDPOINT_URL) as the endpoint: MinIO works too."""
     eval_every: Annotated[int, Field(ge=0)] = 0
     """Also compute the modality's metrics at checkpoint reports every k steps (0: only at the
     end). Sweeps set it to their report interval so schedulers (ASHA, PBT) can compare trials."""

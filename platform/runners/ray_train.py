@@ -19,6 +19,7 @@ from ganforge.platform.config.loading import load_job_dict
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.runners.context import WorkerContext
 from ganforge.platform.runners.loop import train_loop
+from ganforge.platform.storage.s3 import arrow_storage
 from ganforge.platform.tracking.stream import TrackingTarget
 
 ProgressFn = Callable[[int, dict[str, float]], None]
@@ -98,6 +99,8 @@ def run_ray_train(
     `callbacks` go on the RunConfig (a Tune trial forwards reports with TuneReportCallback);
     `resume_from` starts from a checkpoint (a PBT exploit's donor).
     """
+    # Checkpoints on S3 (MinIO, AWS) survive the loss of a node; the endpoint is explicit.
+    storage, filesystem = arrow_storage(storage_path, job.tracking.s3_endpoint_url)
     relay = ProgressRelay.remote() if on_progress else None
     trainer = TorchTrainer(
         _worker_entry,
@@ -109,7 +112,8 @@ def run_ray_train(
         ),
         run_config=RunConfig(
             name=run_name,
-            storage_path=storage_path,
+            storage_path=storage,
+            storage_filesystem=filesystem,
             failure_config=FailureConfig(max_failures=job.train.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             callbacks=callbacks,

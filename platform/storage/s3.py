@@ -38,3 +38,27 @@ def list_objects(client: Any, bucket: str, prefix: str = "") -> list[str]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
+
+
+def arrow_storage(storage_path: str, endpoint_url: str | None = None) -> tuple[str, Any]:
+    """(path, pyarrow filesystem or None) for Ray's `RunConfig(storage_path, storage_filesystem)`.
+
+    s3:// paths get an S3 filesystem on `endpoint_url` (else MLFLOW_S3_ENDPOINT_URL /
+    AWS_ENDPOINT_URL_S3), so MinIO and the local endpoint work like AWS; credentials come from
+    the AWS_* variables. Other paths are passed through for Ray to resolve.
+    """
+    if not storage_path.startswith("s3://"):
+        return storage_path, None
+    from urllib.parse import urlparse
+
+    import pyarrow.fs
+
+    endpoint = (
+        endpoint_url or os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    )
+    options: dict[str, Any] = {"region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    if endpoint:
+        parsed = urlparse(endpoint)
+        options.update(endpoint_override=parsed.netloc or parsed.path, scheme=parsed.scheme or "https")
+    bucket, prefix = split_s3_uri(storage_path)
+    return f"{bucket}/{prefix}".rstrip("/"), pyarrow.fs.S3FileSystem(**options)

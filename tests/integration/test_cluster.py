@@ -39,7 +39,13 @@ def _ray_start(args: list[str], env: dict) -> None:
 def cluster() -> Iterator[dict]:
     # A short temp dir: Ray's unix socket paths must stay under ~100 characters.
     temp = tempfile.mkdtemp(prefix="gfray", dir="/tmp")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    # Token authentication on, as issue 8 asks (Ray 2.60 also turns it on by default for new
+    # clusters and writes the token to ~/.ray/auth_token, where the CLI finds it).
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "RAY_AUTH_MODE": "token",
+    }
     gcs, dashboard = free_port(), free_port()
     head = ["--head", f"--port={gcs}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1"]
     head += ["--num-cpus=1", f"--temp-dir={temp}", f"--ray-client-server-port={free_port()}"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,38 @@ def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home
     )
     # Resumed, not restarted: every logged step is there once (no gap, no duplicate).
     assert sorted(m.step for m in history) == list(range(10, steps + 1, 10))
+
+
+def test_checkpoints_go_to_s3_with_an_explicit_endpoint(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganforge.platform.services.processes import free_port, spawn, stop, wait_until
+    from ganforge.platform.services.stack import s3_healthy
+    from ganforge.platform.storage import list_objects, s3_client
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    keys = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+    for key, value in keys.items():
+        monkeypatch.setenv(key, value)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    pid = spawn(command, tmp_path / "s3.log", {**os.environ})
+    try:
+        wait_until(lambda: s3_healthy(endpoint), 60, "S3 endpoint", pid, tmp_path / "s3.log")
+        s3_client(endpoint).create_bucket(Bucket="checkpoints")
+        config = _config(
+            tmp_path,
+            **{
+                "train.workers": 2,
+                "train.storage_path": "s3://checkpoints/ray",
+                "tracking.s3_endpoint_url": endpoint,
+                "tracking.enabled": False,
+            },
+        )
+        result = run_cli("train", str(config), "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        stored = list_objects(s3_client(endpoint), "checkpoints", "ray/")
+        assert any(key.endswith("/state.pt") for key in stored), stored[:20]
+        assert any(key.endswith("/rng_rank1.pt") for key in stored)  # every rank's part of the checkpoint
+    finally:
+        stop(pid)
