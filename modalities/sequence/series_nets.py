@@ -9,6 +9,7 @@ in the latent space and scores every time step.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge.modalities.sequence.config import SequenceModel
@@ -63,25 +64,33 @@ class TimeGanDiscriminator(nn.Module):
 
 
 class ConvSeriesGenerator(nn.Module):
-    """Whole-window generator: all the noise -> (hidden, T) features -> temporal convolutions.
+    """Whole-window generator: all the noise -> coarse (hidden, T/4) features -> upsampling convs.
 
     Every output step sees every noise value through the first linear layer, so global traits of
-    a window (frequency, phase, level) come from one draw; the convolutions shape it locally.
+    a window (frequency, phase, level) come from one draw. Starting coarse and upsampling by
+    linear interpolation keeps windows smooth, which a same-resolution conv stack is not.
     """
 
     def __init__(self, cfg: SequenceModel, features: int) -> None:
         super().__init__()
         width, self.seq_len = cfg.hidden, cfg.seq_len
-        self.project = nn.Linear(cfg.latent_dim, width * cfg.seq_len)
-        layers: list[nn.Module] = []
-        for _ in range(cfg.num_layers):
-            layers += [nn.LeakyReLU(0.2), nn.Conv1d(width, width, 5, padding=2)]
-        self.body = nn.Sequential(*layers, nn.LeakyReLU(0.2), nn.Conv1d(width, features, 5, padding=2))
+        self.sizes = [max(cfg.seq_len >> (cfg.num_layers - 1 - i), 1) for i in range(cfg.num_layers)]
+        self.project = nn.Linear(cfg.latent_dim, width * self.sizes[0])
+        # BatchNorm as in DCGAN's generator: without it the noise's effect fades through the
+        # layers at initialisation and G collapses to one window.
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.BatchNorm1d(width), nn.ReLU(), nn.Conv1d(width, width, 5, padding=2))
+            for _ in range(cfg.num_layers)
+        )
+        self.out = nn.Sequential(nn.BatchNorm1d(width), nn.ReLU(), nn.Conv1d(width, features, 5, padding=2))
 
     def forward(self, z: Tensor) -> Tensor:
         """Latents (n, seq_len * noise_dim) -> scaled series (n, T, D) in [0, 1]."""
-        h = self.project(z).reshape(z.shape[0], -1, self.seq_len)
-        return torch.sigmoid(self.body(h)).transpose(1, 2)
+        z = (z - 0.5) * 3.4641  # U[0, 1) -> zero mean, unit variance
+        h = self.project(z).reshape(z.shape[0], -1, self.sizes[0])
+        for size, block in zip(self.sizes, self.blocks, strict=True):
+            h = block(F.interpolate(h, size=size, mode="linear", align_corners=True))
+        return torch.sigmoid(self.out(h)).transpose(1, 2)
 
 
 class ConvSeriesDiscriminator(nn.Module):
