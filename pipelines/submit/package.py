@@ -8,10 +8,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import yaml
 
-from ganforge.platform.cluster.jobs import job_client
+from ganforge.platform.cluster.jobs import cluster_address, job_client
 from ganforge.platform.cluster.wheel import SubmitError, build_wheel
 from ganforge.platform.config import load_job_file
 from ganforge.platform.config.loading import read_yaml
@@ -19,7 +20,7 @@ from ganforge.platform.config.loading import read_yaml
 CONFIG_NAME = "ganforge-submitted.yaml"
 # Settings that point the job at the same tracking server and object store as the submitter.
 # Credentials (AWS_*) are not forwarded: the cluster gets them from its own secrets.
-FORWARDED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "MLFLOW_EXPERIMENT_NAME")
+FORWARDED_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "MLFLOW_EXPERIMENT_NAME", "GANFORGE_DEBUG")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,26 @@ def _resolved(path: str, overrides: tuple[str, ...]) -> tuple[str, str, dict]:
     return "train", job.name, job.to_dict()
 
 
+def _is_loopback(url: str) -> bool:
+    """True for an address only this machine can use: loopback hosts, local files and SQLite."""
+    parsed = urlparse(url if "://" in url else f"//{url}")
+    if parsed.scheme in ("sqlite", "file"):
+        return True
+    host = parsed.hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def forwarded_env(address: str | None) -> dict[str, str]:
+    """The submitter's tracking settings, for the job. A loopback URL or a local store means this
+    machine, so it is only forwarded to a cluster that is on this machine too."""
+    local_cluster = _is_loopback(cluster_address(address))
+    return {
+        key: os.environ[key]
+        for key in FORWARDED_ENV
+        if key in os.environ and (local_cluster or not _is_loopback(os.environ[key]))
+    }
+
+
 def submit(path: str, overrides: tuple[str, ...], address: str | None) -> Submission:
     """Validates, packages and submits `path`; returns the job id (nothing is sent on error)."""
     kind, name, config = _resolved(path, overrides)
@@ -55,7 +76,7 @@ def submit(path: str, overrides: tuple[str, ...], address: str | None) -> Submis
     workdir.mkdir()
     (workdir / CONFIG_NAME).write_text(yaml.safe_dump(config, sort_keys=False))
     entrypoint = f"python -m ganforge.platform.cli.main {kind} {CONFIG_NAME} --json"
-    env = {key: os.environ[key] for key in FORWARDED_ENV if key in os.environ}
+    env = forwarded_env(address)
     job_id = f"ganforge-{re.sub(r'[^A-Za-z0-9-]', '-', name)}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         submitted = client.submit_job(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +22,8 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except GanforgeError as error:
+            if os.environ.get("GANFORGE_DEBUG"):
+                traceback.print_exc()  # for bug reports: the chain behind the one-line message
             # One line: a wrapped library error can carry a multi-line report of its own.
             lines = str(error).strip().splitlines() or [type(error).__name__]
             click.echo(f"error: {lines[0]}", err=True)

@@ -6,6 +6,7 @@ Pipelines are imported inside the commands so that `--help` and config errors an
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from ganforge.platform.cli.models import evaluate, generate, select
 from ganforge.platform.cli.services import services
 from ganforge.platform.cli.sweep import sweep
 from ganforge.platform.cluster.auth import prefer_token_auth
+from ganforge.platform.home import ganforge_home
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -25,6 +27,8 @@ from ganforge.platform.cluster.auth import prefer_token_auth
 def cli() -> None:
     """ganforge: distributed multi-modal GAN training on Ray, tracked in MLflow."""
     prefer_token_auth()  # before any command imports Ray (see platform/cluster/auth.py)
+    # Resolved now: inside a Ray job the working directory can disappear once Ray is running.
+    os.environ["GANFORGE_HOME"] = str(ganforge_home())
 
 
 @cli.command()

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.config.schema import TrackingConfig
 from ganforge.platform.errors import TrackingError
-
-
-def ganforge_home() -> Path:
-    """Folder of the embedded default: MLflow store, artifacts and Ray checkpoints."""
-    return Path(os.environ.get("GANFORGE_HOME", "ganforge-runs")).resolve()
+from ganforge.platform.home import ganforge_home
 
 
 def local_store() -> tuple[str, str]:
