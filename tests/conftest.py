@@ -33,3 +33,16 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         text=True,
         timeout=timeout,
     )
+
+
+def toy_job_file(folder: Path, overrides: dict, file_name: str = "job.yaml") -> Path:
+    """The toy modality's tiny config with dotted `overrides`, written as YAML under `folder`."""
+    import yaml
+
+    from ganforge.modalities.toy import MODALITY
+    from ganforge.platform.config import apply_overrides
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / file_name
+    path.write_text(yaml.safe_dump(apply_overrides(MODALITY.tiny_config(), overrides)))
+    return path

@@ -1,4 +1,4 @@
-"""How every command reports a user mistake: one line on stderr and a non-zero exit."""
+"""What every command shares: one-line errors with an exit code, and the `--set` option."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
 
     return wrapper
+
+
+def set_option(example: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--set KEY=VALUE` (repeatable): the one override mechanism, on every command that reads a config."""
+    return click.option(
+        "--set",
+        "overrides",
+        metavar="KEY=VALUE",
+        multiple=True,
+        help=f"Override a config value by dotted key, e.g. --set {example} (repeatable).",
+    )

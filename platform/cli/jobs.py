@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ganforge.platform.cli.errors import user_errors
+from ganforge.platform.cli.errors import set_option, user_errors
 
 ADDRESS = click.option(
     "--address",
@@ -31,9 +31,7 @@ def _finish(client: object, job_id: str, follow: bool, wait: bool) -> None:
 
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option(
-    "--set", "overrides", metavar="KEY=VALUE", multiple=True, help="Override a config value (repeatable)."
-)
+@set_option("train.steps=5000")
 @ADDRESS
 @click.option("--wait", is_flag=True, help="Wait until the job ends; exit 1 unless it succeeded.")
 @click.option("--follow", is_flag=True, help="Stream the job's logs until it ends (implies --wait).")

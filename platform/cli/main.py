@@ -13,7 +13,7 @@ from typing import Any
 import click
 import yaml
 
-from ganforge.platform.cli.errors import user_errors
+from ganforge.platform.cli.errors import set_option, user_errors
 from ganforge.platform.cli.jobs import jobs, submit
 from ganforge.platform.cli.models import evaluate, generate, select
 from ganforge.platform.cli.services import services
@@ -33,13 +33,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option(
-    "--set",
-    "overrides",
-    metavar="KEY=VALUE",
-    multiple=True,
-    help="Override a config value by dotted key, e.g. --set gan.n_critic=5 (repeatable).",
-)
+@set_option("gan.n_critic=5")
 @click.option("--workers", type=int, default=None, help="Data-parallel width (train.workers).")
 @click.option(
     "--runner",

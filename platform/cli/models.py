@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganforge.platform.cli.errors import user_errors
+from ganforge.platform.cli.errors import set_option, user_errors
 
 TRACKING_URI_OPTION = click.option(
     "--tracking-uri",
@@ -70,13 +70,7 @@ def select(
 
 @click.command()
 @click.argument("model_uri")
-@click.option(
-    "--set",
-    "overrides",
-    metavar="KEY=VALUE",
-    multiple=True,
-    help="Override the job config, e.g. data.path=...",
-)
+@set_option("data.path=/data/points.npy")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the metrics.")
 @TRACKING_URI_OPTION
 @user_errors

@@ -7,18 +7,12 @@ import json
 import click
 import yaml
 
-from ganforge.platform.cli.errors import user_errors
+from ganforge.platform.cli.errors import set_option, user_errors
 
 
 @click.command()
 @click.argument("sweep_file", type=click.Path(dir_okay=False))
-@click.option(
-    "--set",
-    "overrides",
-    metavar="KEY=VALUE",
-    multiple=True,
-    help="Override a sweep-file value, e.g. num_samples=4.",
-)
+@set_option("num_samples=4")
 @click.option(
     "--resume",
     is_flag=True,

@@ -15,13 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from ganforge.modalities.toy import MODALITY
-from ganforge.platform.config import apply_overrides
 from ganforge.platform.services.processes import free_port
-from tests.conftest import GANFORGE, run_cli
+from tests.conftest import GANFORGE, run_cli, toy_job_file
 from tests.integration.recovery import run_killing_one_worker
 
 pytestmark = pytest.mark.integration
@@ -61,10 +58,7 @@ def cluster() -> Iterator[dict]:
 
 
 def _job_file(tmp_path: Path, **overrides) -> Path:
-    raw = apply_overrides(MODALITY.tiny_config(), {"train.runner": "ray", **overrides})
-    path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return toy_job_file(tmp_path, {"train.runner": "ray", **overrides})
 
 
 def _status(cluster: dict, job_id: str) -> str:

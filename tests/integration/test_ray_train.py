@@ -8,22 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from ganforge.modalities.toy import MODALITY
-from ganforge.platform.config import apply_overrides
-from tests.conftest import GANFORGE, run_cli
+from tests.conftest import GANFORGE, run_cli, toy_job_file
 from tests.integration.recovery import run_killing_one_worker
 
 pytestmark = pytest.mark.integration
 
 
 def _config(tmp_path: Path, **overrides) -> Path:
-    raw = apply_overrides(MODALITY.tiny_config(), {"train.runner": "ray", **overrides})
-    path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return toy_job_file(tmp_path, {"train.runner": "ray", **overrides})
 
 
 def test_two_workers_with_penalties_train_and_register(tmp_path: Path, home: Path) -> None:
