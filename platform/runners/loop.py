@@ -141,7 +141,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     parts.ema.to(device)
     stepper = parts.stepper
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
-    if stream and start > 0:
+    if stream:  # a restarted attempt (from a checkpoint, or from scratch) must not log steps twice
         stream.resume()
     fixed_z = parts.modality.sample_latents(
         job.model, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
@@ -202,13 +202,15 @@ def _inference(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
         module.train(was_training)
 
 
-def _reference_reals(dataset: Dataset, count: int) -> torch.Tensor:
-    """The first `count` real items, drawn without touching the sampler's random stream."""
-    count = min(count, len(dataset))  # type: ignore[arg-type]
+def _reference_reals(dataset: Dataset, count: int) -> Any:
+    """`count` real items (a fixed, seeded choice: a folder sorted by class still shows every
+    class), drawn with their own generator so the sampler's random stream is untouched."""
+    size = len(dataset)  # type: ignore[arg-type]
+    index = torch.randperm(size, generator=torch.Generator().manual_seed(0))[: min(count, size)]
     tensors = getattr(dataset, "tensors", None)
     if tensors is not None:
-        return tensors[0][:count]
-    return default_collate([dataset[i] for i in range(count)])
+        return tensors[0][index]
+    return default_collate([dataset[int(i)] for i in index])
 
 
 def _to(device: torch.device):  # noqa: ANN202

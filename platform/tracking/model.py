@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import mlflow
+import numpy as np
 import torch
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types import Schema, TensorSpec
 
 from ganforge.platform.storage import retry
 from ganforge.platform.tracking.stream import TrackingTarget
@@ -73,6 +76,7 @@ def log_generator(
                 generator,
                 name="generator",
                 input_example=example_latents.cpu().numpy(),
+                signature=_signature(generator, example_latents),
                 metadata=card.metadata(),
             ),
             "log the generator",
@@ -88,6 +92,19 @@ def log_generator(
         MlflowClient(tracking_uri=target.uri), model_name, info, target.run_id, tags, description
     )
     return RegisteredGenerator(f"models:/{model_name}/{version}", model_name, version)
+
+
+def _signature(generator: torch.nn.Module, latents: torch.Tensor) -> ModelSignature:
+    """pt2 needs a tensor signature; MLflow infers one only for single-tensor outputs, and a
+    conditional generator returns (samples, labels). Batch dimensions are left free (-1)."""
+
+    def spec(tensor: torch.Tensor) -> TensorSpec:
+        return TensorSpec(np.dtype(str(tensor.dtype).removeprefix("torch.")), (-1, *tensor.shape[1:]))
+
+    with torch.no_grad():
+        output = generator(latents.cpu())
+    outputs = Schema([spec(output)]) if isinstance(output, torch.Tensor) else None
+    return ModelSignature(inputs=Schema([spec(latents.cpu())]), outputs=outputs)
 
 
 def _create_version(

@@ -41,11 +41,11 @@ class MetricStream:
         self._logged_through = 0
 
     def resume(self) -> int:
-        """After a restart from a checkpoint: skip the steps this run already logged.
+        """At the start of an attempt: skip the steps this run already logged.
 
-        The steps between the checkpoint and the failure were logged before it and are trained
-        again after it; logging them twice would duplicate them in the metric history. Returns
-        the last step already logged.
+        After a failure, the steps between the last checkpoint (or the start, when none was
+        committed) and the failure were logged and are trained again; logging them twice would
+        duplicate them in the metric history. Returns the last step already logged (0 for a new run).
         """
         client, run_id = self._client, self.target.run_id
         keys = retry(lambda: client.get_run(run_id), "read run").data.metrics.keys()
