@@ -70,28 +70,13 @@ class SequenceModality(Modality):
     data_config = SequenceData
     model_config = SequenceModel
 
-    def __init__(self) -> None:
-        self._metrics = (
-            token_metrics.ORACLE_METRIC,
-            *token_metrics.TOKEN_METRICS,
-            *series_metrics.SERIES_METRICS,
-        )
+    metrics = (token_metrics.ORACLE_METRIC, *token_metrics.TOKEN_METRICS, *series_metrics.SERIES_METRICS)
 
-    @property
-    def metrics(self) -> tuple[MetricSpec, ...]:  # type: ignore[override]
-        """The metrics of the job this process last built or evaluated (all of them before that).
-
-        The contract has one metric tuple per modality; this one's depend on the data kind.
-        Until the platform asks per job (`metric_specs(data_cfg)`), this follows the last job.
-        """
-        return self._metrics
-
-    def _use(self, data_cfg: SequenceData) -> None:
-        self._metrics = metric_specs(data_cfg)
+    def metric_specs(self, data_cfg: SequenceData) -> tuple[MetricSpec, ...]:
+        return metric_specs(data_cfg)
 
     def build_generator(self, model_cfg: SequenceModel, data_cfg: SequenceData) -> nn.Module:
         check_model(model_cfg, data_cfg)
-        self._use(data_cfg)
         if data_cfg.is_tokens:
             generator: nn.Module = TokenGenerator(model_cfg, token_corpus(data_cfg).vocab_size)
         elif model_cfg.method == "convgan":
@@ -171,7 +156,6 @@ class SequenceModality(Modality):
         data_cfg: SequenceData,
         seed: int,
     ) -> dict[str, float]:
-        self._use(data_cfg)
         z = self.sample_latents(model_cfg, data_cfg.eval_samples, torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         fakes = torch.cat([generator(chunk.to(device)).cpu() for chunk in z.split(1000)])

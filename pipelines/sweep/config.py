@@ -50,7 +50,7 @@ def load_sweep_file(path: str | Path, overrides: Iterable[str] = ()) -> LoadedSw
     for key, dist in sweep.space.items():
         for value in dist.examples():
             load_job_dict(apply_overrides(base, {key: value}), source=f"{source}: space.{key}")
-    known = {m.name for m in get_modality(job.modality).metrics} | set(LOOP_METRICS)
+    known = {m.name for m in get_modality(job.modality).metric_specs(job.data)} | set(LOOP_METRICS)
     if sweep.metric not in known:
         raise ConfigError(
             f"{source}: metric = {sweep.metric!r}: not reported (expected one of: {', '.join(sorted(known))})"

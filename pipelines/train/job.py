@@ -107,7 +107,8 @@ def log_and_register(
         "git_commit": git_commit(),
     }
     card = GeneratorCard(job=job.to_dict(), samples=sample_info, lineage=lineage)
-    quality = ", ".join(f"{m.name}={metrics[m.name]:.4g}" for m in modality.metrics if m.name in metrics)
+    specs = modality.metric_specs(job.data)
+    quality = ", ".join(f"{m.name}={metrics[m.name]:.4g}" for m in specs if m.name in metrics)
     description = (
         f"EMA generator of job '{job.name}' ({job.modality}) after {job.train.steps} steps, "
         f"run {target.run_id}. {quality}"

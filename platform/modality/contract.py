@@ -78,6 +78,14 @@ class Modality(ABC):
     ) -> torch.Tensor:
         """Draws `n` latent vectors; `generator` makes the draw reproducible."""
 
+    def metric_specs(self, data_cfg: Any) -> tuple[MetricSpec, ...]:
+        """The metrics `evaluate` reports for jobs on `data_cfg` (default: all of `metrics`).
+
+        Override where they depend on the data (e.g. token vs continuous sequences); `metrics`
+        then lists every metric the modality can report.
+        """
+        return self.metrics
+
     def describe_samples(self, dataset: Dataset, data_cfg: Any) -> dict[str, Any]:
         """JSON-able facts needed to decode generator output: vocabulary, scaling, sample rate.
 
