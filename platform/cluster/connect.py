@@ -7,6 +7,8 @@ import os
 
 import ray
 
+from ganforge.platform.home import ganforge_home
+
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Joins the cluster at `address`, or starts a local Ray in this process when None."""
@@ -16,6 +18,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # Workers inherit it: an absolute home, so caches and checkpoints do not follow their cwd.
+    os.environ["GANFORGE_HOME"] = str(ganforge_home())
     ray.init(
         # RAY_ADDRESS is set inside a Ray job (`ganforge submit`). Otherwise "local" starts a
         # fresh Ray here: None would silently join any cluster `ray start` left on this machine.
