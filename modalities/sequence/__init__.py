@@ -117,7 +117,7 @@ class SequenceModality(Modality):
         if job.data.is_tokens:
             return TokenStep(job, nets, opt_g, opt_d, device)
         if job.model.method == "convgan":
-            return AdversarialStep(job.gan, nets, opt_g, opt_d, device)  # the platform's own step
+            return super().make_step(job, nets, opt_g, opt_d, device)  # the platform's own step
         return TimeGanStep(job, nets, opt_g, opt_d, device)
 
     def describe_samples(self, dataset: Dataset, data_cfg: SequenceData) -> dict[str, Any]:
