@@ -46,15 +46,28 @@ def cluster() -> Iterator[dict]:
     gcs, dashboard = free_port(), free_port()
     head = ["--head", f"--port={gcs}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1"]
     head += ["--num-cpus=2", f"--temp-dir={temp}", f"--ray-client-server-port={free_port()}"]
-    _ray_start([*head, f"--dashboard-agent-listen-port={free_port()}"], env)
     try:
+        _ray_start([*head, f"--dashboard-agent-listen-port={free_port()}"], env)
         yield {"gcs": f"127.0.0.1:{gcs}", "jobs": f"http://127.0.0.1:{dashboard}", "env": env}
     finally:
-        # Not `ray stop`, which would stop every Ray on the machine: only this cluster's daemons.
-        subprocess.run(["pkill", "-f", temp], check=False)
-        time.sleep(2)
-        subprocess.run(["pkill", "-9", "-f", temp], check=False)
+        _stop_cluster(temp)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _stop_cluster(temp: str) -> None:
+    """Stops this cluster's processes and their children (the dashboard's forked modules do not
+    name the temp dir). Not `ray stop`: it would stop every Ray on the machine."""
+    pids = subprocess.run(["pgrep", "-f", temp], capture_output=True, text=True).stdout.split()
+    frontier = list(pids)
+    while frontier:
+        found = subprocess.run(
+            ["pgrep", "-P", ",".join(frontier)], capture_output=True, text=True
+        ).stdout.split()
+        frontier = [pid for pid in found if pid not in pids]
+        pids += frontier
+    for signal_name in ("-TERM", "-KILL"):
+        subprocess.run(["kill", signal_name, *pids], check=False, capture_output=True)
+        time.sleep(2)
 
 
 def _job_file(tmp_path: Path, **overrides) -> Path:
