@@ -184,9 +184,12 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
                 stream.log_samples(done, *_write_samples(job, parts, fixed_z))
             if done % train.checkpoint_every == 0 or done == train.steps:
                 last = _checkpoint_and_report(job, ctx, parts, done, last, stream, fixed_z)
-    finally:
-        if stream:
-            stream.close()
+    except BaseException:
+        if stream:  # the run is failing (or interrupted): drop queued uploads, exit promptly
+            stream.close(cancel=True)
+        raise
+    if stream:
+        stream.close()
     return last
 
 

@@ -92,8 +92,11 @@ class MetricStream:
         self._pending = [f for f in self._pending if not f.done() or f.exception()]
         self._pending.append(self._pool.submit(fn, *args, **kwargs))
 
-    def close(self) -> None:
-        """Waits for queued calls; raises the first error a call met."""
-        self._pool.shutdown(wait=True)
+    def close(self, cancel: bool = False) -> None:
+        """Waits for queued calls and raises the first error a call met; with `cancel`, drops
+        the calls not started yet and reports nothing (the run is failing anyway)."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+        if cancel:
+            return
         for future in self._pending:
             future.result()
