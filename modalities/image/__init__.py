@@ -11,12 +11,18 @@ from torch.utils.data import Dataset
 
 from ganforge.modalities.image.config import ImageData, ImageModel
 from ganforge.modalities.image.data import class_names, load_images
-from ganforge.modalities.image.metrics import METRICS, image_metrics, load_or_train_classifier
+from ganforge.modalities.image.inception import InceptionFile
+from ganforge.modalities.image.metrics import (
+    METRICS,
+    image_metrics,
+    load_or_train_classifier,
+    metric_specs,
+)
 from ganforge.modalities.image.nets import build_discriminator, build_generator
 from ganforge.modalities.image.samples import export_pngs, write_grid
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan.batch import Batch, samples_of
-from ganforge.platform.modality import Modality, SampleArtifacts
+from ganforge.platform.modality import MetricSpec, Modality, SampleArtifacts
 
 
 def _check_classes(model_cfg: ImageModel, data_cfg: ImageData) -> None:
@@ -35,6 +41,9 @@ class ImageModality(Modality):
     data_config = ImageData
     model_config = ImageModel
     metrics = METRICS
+
+    def metric_specs(self, data_cfg: ImageData) -> tuple[MetricSpec, ...]:
+        return metric_specs(data_cfg)
 
     def build_generator(self, model_cfg: ImageModel, data_cfg: ImageData) -> nn.Module:
         _check_classes(model_cfg, data_cfg)
@@ -90,9 +99,13 @@ class ImageModality(Modality):
         seed: int,
     ) -> dict[str, float]:
         x, y = dataset.tensors  # type: ignore[attr-defined]
-        net, accuracy = load_or_train_classifier(
-            x, y, int(y.max()) + 1, data_cfg.eval.classifier_steps, self.fingerprint(dataset)
-        )
+        if data_cfg.eval.inception is not None:
+            net, extra = InceptionFile(data_cfg.eval.inception), {}
+        else:
+            net, accuracy = load_or_train_classifier(
+                x, y, int(y.max()) + 1, data_cfg.eval.classifier_steps, self.fingerprint(dataset)
+            )
+            extra = {"classifier_accuracy": accuracy}
         n = min(data_cfg.eval.samples, len(x) // 2)
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         real_a, real_b = x[order[:n]], x[order[n : 2 * n]]
@@ -100,7 +113,7 @@ class ImageModality(Modality):
         device = next(generator.parameters()).device
         with torch.no_grad():
             fakes = torch.cat([samples_of(generator(c.to(device))).float().cpu() for c in z.split(500)])
-        return image_metrics(fakes, real_a, real_b, net, accuracy, data_cfg.eval.knn, seed)
+        return {**image_metrics(fakes, real_a, real_b, net, data_cfg.eval.knn, seed), **extra}
 
     def tiny_config(self) -> dict[str, Any]:
         return self.tiny_configs()[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +11,16 @@ from pydantic import Field, field_validator, model_validator
 from ganforge.platform.config.schema import StrictModel
 
 AUGMENTS = ("color", "translation", "cutout")
+
+
+def check_torchscript_file(path: Path) -> Path:
+    """A cheap check before training: TorchScript files are zip archives holding `code/`."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a TorchScript file (not a zip archive)")
+    with zipfile.ZipFile(path) as archive:
+        if not any(name.startswith("code/") or "/code/" in name for name in archive.namelist()):
+            raise ValueError(f"{path} is not a TorchScript file (no code/ inside; was it torch.save'd?)")
+    return path
 
 
 class ImageEval(StrictModel):
@@ -21,6 +32,18 @@ class ImageEval(StrictModel):
     """Training steps of the feature classifier (trained once per dataset, then cached)."""
     knn: Annotated[int, Field(ge=1, le=50)] = 3
     """k of the k-NN manifolds of improved precision/recall (Kynkaanniemi et al. use 3)."""
+    inception: Path | None = None
+    """A local TorchScript Inception (e.g. clean-fid's `inception-2015-12-05.pt`): the metrics then
+    use its 2048 pool features and 1008 logits instead of the data's own classifier."""
+
+    @field_validator("inception")
+    @classmethod
+    def _torchscript_file(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if not path.is_file():
+            raise ValueError("no such file")
+        return check_torchscript_file(path.resolve())
 
 
 class ImageData(StrictModel):

@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,6 +46,16 @@ class FeatureNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classify(self.features(x))
+
+    @torch.no_grad()
+    def embed(self, images: Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        """(features, class probabilities) of images in [-1, 1]: the metrics' feature space."""
+        feats, probs = [], []
+        for chunk in images.split(batch):
+            h = self.features(chunk.float())
+            feats.append(h)
+            probs.append(self.classify(h).softmax(1))
+        return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
 
 
 def _rotation_task(x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:

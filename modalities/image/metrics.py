@@ -9,16 +9,24 @@ size, so the floor shows what "as good as the data" reads in this feature space 
 from __future__ import annotations
 
 import warnings
+from typing import Protocol
 
 import numpy as np
 import torch
 from scipy import linalg
-from torch import nn
 
+from ganforge.modalities.image.config import ImageData
 from ganforge.modalities.image.features import FeatureNet, load_or_train_classifier
 from ganforge.platform.modality import MetricSpec
 
 Tensor = torch.Tensor
+
+
+class FeatureExtractor(Protocol):
+    """What the metrics need of a network: features and class probabilities of images in [-1, 1]."""
+
+    def embed(self, images: Tensor) -> tuple[np.ndarray, np.ndarray]: ...
+
 
 METRICS = (
     MetricSpec("fid", False, "Frechet distance of classifier features, generated vs real"),
@@ -34,6 +42,13 @@ METRICS = (
     MetricSpec("recall_floor", True, "recall of one real half against the other"),
     MetricSpec("classifier_accuracy", True, "held-out accuracy of the feature classifier"),
 )
+
+
+def metric_specs(data_cfg: ImageData) -> tuple[MetricSpec, ...]:
+    """With a user's Inception file there is no classifier of ours, so no accuracy to report."""
+    if data_cfg.eval.inception is None:
+        return METRICS
+    return tuple(spec for spec in METRICS if spec.name != "classifier_accuracy")
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -83,31 +98,18 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float,
     return float(precision), float(recall)
 
 
-@torch.no_grad()
-def embed(net: FeatureNet, images: Tensor, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """(features, class probabilities) of images in [-1, 1]."""
-    feats, probs = [], []
-    for chunk in images.split(batch):
-        h = net.features(chunk.float())
-        feats.append(h)
-        probs.append(net.classify(h).softmax(1))
-    return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
-
-
 def image_metrics(
     fakes: Tensor,
     real_a: Tensor,
     real_b: Tensor,
-    net: nn.Module,
-    accuracy: float,
+    net: FeatureExtractor,
     knn: int,
     seed: int,
 ) -> dict[str, float]:
-    """All declared metrics for generated images against real half A, with half B as the floor."""
-    assert isinstance(net, FeatureNet)
-    fa, pa = embed(net, real_a)
-    fb, _ = embed(net, real_b)
-    ff, pf = embed(net, fakes)
+    """FID, KID, IS and precision/recall of generated images against real half A, half B the floor."""
+    fa, pa = net.embed(real_a)
+    fb, _ = net.embed(real_b)
+    ff, pf = net.embed(fakes)
     fid, floor = frechet_distance(ff, fa), frechet_distance(fb, fa)
     precision, recall = precision_recall(fa, ff, knn)
     precision_floor, recall_floor = precision_recall(fa, fb, knn)
@@ -123,8 +125,7 @@ def image_metrics(
         "recall": recall,
         "precision_floor": precision_floor,
         "recall_floor": recall_floor,
-        "classifier_accuracy": accuracy,
     }
 
 
-__all__ = ["METRICS", "image_metrics", "load_or_train_classifier"]
+__all__ = ["METRICS", "FeatureNet", "image_metrics", "load_or_train_classifier", "metric_specs"]

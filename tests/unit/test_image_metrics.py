@@ -17,6 +17,7 @@ from ganforge.modalities.image.metrics import (
     kernel_distance,
     precision_recall,
 )
+from ganforge.platform.config import ConfigError, load_job_dict
 
 
 def _gauss(n: int, shift: float, seed: int) -> np.ndarray:
@@ -61,3 +62,42 @@ def test_export_names_each_png_with_its_class(tmp_path: Path) -> None:
     grid = MODALITY.write_samples(fakes, fakes[0], tmp_path / "grid", info).images["samples"]
     with Image.open(grid) as image:
         assert image.width >= 8 * 8  # one row per class, 8 columns, enlarged
+
+
+class _TinyInception(torch.nn.Module):
+    """Same call signature as clean-fid's / StyleGAN's TorchScript Inception, a few weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 5, 4), torch.nn.AdaptiveAvgPool2d(1))
+        self.fc = torch.nn.Linear(6, 4)
+
+    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+        # The real file wants 299x299 in [0, 255]: fail loudly if ganforge feeds it anything else.
+        assert x.shape[1] == 3 and x.shape[2] == 299 and x.shape[3] == 299
+        assert float(x.min()) >= 0.0 and float(x.max()) <= 255.0
+        h = self.features(x / 255).flatten(1)
+        return h if return_features else self.fc(h)
+
+
+def test_a_user_inception_file_replaces_the_classifier(tmp_path: Path) -> None:
+    path = tmp_path / "inception.pt"
+    torch.jit.save(torch.jit.script(_TinyInception().eval()), str(path))
+    raw = MODALITY.tiny_configs()[1]  # conditional, grey digits: expanded to 3 channels
+    raw["data"]["eval"] = {"samples": 40, "inception": str(path)}
+    job = load_job_dict(raw)
+    g = MODALITY.build_generator(job.model, job.data).eval()
+    metrics = MODALITY.evaluate(g, MODALITY.load_dataset(job.data), job.model, job.data, seed=0)
+    declared = {m.name for m in MODALITY.metric_specs(job.data)}
+    assert set(metrics) == declared and "classifier_accuracy" not in declared
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert 1.0 <= metrics["inception_score"] <= 4.0  # 4 logits
+
+
+def test_an_inception_file_that_is_not_torchscript_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "weights.pt"
+    torch.save({"w": torch.zeros(2)}, path)  # a state dict, not a TorchScript module
+    raw = MODALITY.tiny_configs()[1]
+    raw["data"]["eval"] = {"inception": str(path)}
+    with pytest.raises(ConfigError, match="data.eval.inception.*not a TorchScript file"):
+        load_job_dict(raw)
