@@ -1,6 +1,6 @@
 """Image quality at a fixed CPU budget: FID (and its real-vs-real floor), KID, IS, precision/recall.
 
-python benchmarks/image_quality.py [--only digits|shapes] [--minutes 10] [--set KEY=VALUE ...]
+python benchmarks/image_quality.py [--only NAME ...] [--minutes 10] [--set KEY=VALUE ...]
 
 A short calibration run measures the seconds per G step on this machine (and trains the cached
 metric classifier); the job then trains for as many steps as fit in `--minutes`.
@@ -19,7 +19,14 @@ from common import command_line, load_untracked, train_local, write_section
 
 from ganforge.platform.config import parse_override
 
-JOBS = {"digits": "configs/image/digits_dcgan.yaml", "shapes": "configs/image/shapes_resnet.yaml"}
+ALL_AUGMENTS = "color,translation,cutout"
+# name -> (config, overrides): the shipped configs, plus DiffAugment on the small digits set.
+JOBS = {
+    "digits": ("configs/image/digits_dcgan.yaml", {}),
+    "digits-diffaugment": ("configs/image/digits_dcgan.yaml", {"model.diffaugment": ALL_AUGMENTS}),
+    "shapes": ("configs/image/shapes_resnet.yaml", {}),
+    "shapes-dcgan": ("configs/image/shapes_dcgan.yaml", {}),
+}
 CALIBRATION_STEPS = 60
 
 
@@ -40,18 +47,19 @@ def budget_steps(path: str, overrides: dict, minutes: float) -> tuple[int, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=sorted(JOBS), default=None)
+    parser.add_argument("--only", choices=sorted(JOBS), action="append", help="repeatable")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--steps", type=int, default=None, help="skip calibration, train this many steps")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    overrides = {"train.sample_every": 0, **dict(parse_override(item) for item in args.overrides)}
+    base_overrides = {"train.sample_every": 0, **dict(parse_override(item) for item in args.overrides)}
     rows = []
-    for name, path in JOBS.items():
-        if args.only and name != args.only:
+    for name, (path, job_overrides) in JOBS.items():
+        if args.only and name not in args.only:
             continue
+        overrides = {**base_overrides, **job_overrides}
         if args.steps:
             steps, per_step = args.steps, float("nan")
         else:
@@ -82,7 +90,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section(f"Image quality, {args.only or 'digits + shapes'}: FID vs real floor (issue 4)", body)
+        write_section(f"Image quality, {' + '.join(args.only or JOBS)}: FID vs real floor (issue 4)", body)
 
 
 if __name__ == "__main__":
