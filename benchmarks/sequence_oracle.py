@@ -77,7 +77,7 @@ def main() -> None:
         for label, steps, m, minutes in rows
     )
     body = (
-        f"Command: `flock /tmp/ganforge-cpu.lock {command_line()}` (2 shared CPU cores, "
+        f"Command: `{command_line()}` (2 shared CPU cores, "
         f"{torch.get_num_threads()} torch thread(s), in-process runner, 2,000 generated sequences; "
         "BLEU-4 / self-BLEU-4 on 1,000 of them against the 1,000 held-out oracle sequences).\n\n"
         "Anchors (LantaoYu/SeqGAN log, their oracle): MLE 9.07, SeqGAN 8.68; target oracle NLL < 8.5 "

@@ -57,7 +57,7 @@ def main() -> None:
         for label, steps, m, minutes in rows
     )
     body = (
-        f"Command: `flock /tmp/ganforge-cpu.lock {command_line()}` (2 shared CPU cores, "
+        f"Command: `{command_line()}` (2 shared CPU cores, "
         f"{torch.get_num_threads()} torch thread(s), in-process runner; one run each; scores from one "
         "post-hoc classifier / predictor each, on 5,000 real and 5,000 generated windows).\n\n"
         "Anchors (TimeGAN paper, Table 2, sines): discriminative 0.011, predictive 0.093; target "
