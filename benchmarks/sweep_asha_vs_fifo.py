@@ -21,7 +21,7 @@ from common import command_line, write_section
 from ganforge.pipelines.sweep import load_sweep_file, run_sweep
 from ganforge.platform.cluster.connect import connect
 
-TARGET_MODES, TARGET_HQ = 24, 0.90
+TARGET_MODES, TARGET_HQ = 24, 90.0  # high_quality is a percentage
 
 
 def run(sweep_file: str, overrides: list[str], scheduler: str) -> dict:
@@ -71,7 +71,7 @@ def main() -> None:
     fifo, asha = rows
     table = "\n".join(
         f"| {r['scheduler']} | {r['trials']} | {r['steps']:,} | {r['wall'] / 60:.1f} | {r['modes']} | "
-        f"{(r['high_quality'] or 0):.3f} | {'yes' if r['reached'] else 'no'} |"
+        f"{(r['high_quality'] or 0):.1f}% | {'yes' if r['reached'] else 'no'} |"
         for r in rows
     )
     body = f"""Command: `{command_line()}`
