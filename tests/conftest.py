@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,21 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def start_interruptible(*args: str, cwd: Path, **popen: object) -> subprocess.Popen:
+    """`ganforge ARGS` in the background, ready for a Ctrl-C (SIGINT) from the test.
+
+    A shell starts background jobs with SIGINT ignored and children inherit that, so a CI
+    started that way would never see KeyboardInterrupt: give the child the default disposition.
+    """
+    return subprocess.Popen(
+        [GANFORGE, *args],
+        cwd=cwd,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **popen,  # type: ignore[arg-type]
     )
 
 

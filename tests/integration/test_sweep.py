@@ -13,7 +13,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import GANFORGE, REPO, run_cli
+from tests.conftest import REPO, run_cli, start_interruptible
 
 pytestmark = pytest.mark.integration
 TINY = REPO / "configs" / "sweeps" / "toy_tiny.yaml"
@@ -82,23 +82,28 @@ def test_divergence_rules_stop_trials_and_tag_them(tmp_path: Path, home: Path) -
     assert client.search_registered_models() == []
 
 
+def _finished(home: Path) -> list[Path]:
+    """result.json of every trial that reached its last step (200)."""
+    return [p for p in home.glob("sweeps/*/tune_trainable_*/result.json") if '"step": 200' in p.read_text()]
+
+
 def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: Path, home: Path) -> None:
     sweep = _sweep_file(tmp_path, max_concurrent=1, job={**yaml.safe_load(TINY.read_text())["job"], "train": {
         "steps": 200, "batch_size": 32, "log_every": 20, "sample_every": 0}})  # fmt: skip
-    process = subprocess.Popen(
-        [GANFORGE, "sweep", str(sweep)], cwd=tmp_path, stdout=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 300
-    finished: list[Path] = []
-    while not finished:  # interrupt once the first trial has completed
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(1)
-        finished = [
-            p for p in home.glob("sweeps/*/tune_trainable_*/result.json") if '"step": 200' in p.read_text()
-        ]
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=300)
+    process = start_interruptible("sweep", str(sweep), cwd=tmp_path, stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        finished: list[Path] = []
+        while not finished:  # interrupt once the first trial has completed
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(1)
+            finished = _finished(home)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=300)
+    finally:
+        process.kill()
     done_before = {p.parent.name: p.read_text() for p in finished}
+    assert len(_finished(home)) < 4  # the interrupt stopped the sweep before its end
 
     result = run_cli("sweep", str(sweep), "--resume", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from ganforge.modalities.toy import MODALITY
 from ganforge.platform.config import apply_overrides
-from tests.conftest import GANFORGE, run_cli
+from tests.conftest import run_cli, start_interruptible
 
 pytestmark = pytest.mark.integration
 
@@ -88,18 +88,19 @@ def test_unreachable_server_is_reported_within_ten_seconds(home: Path) -> None:
 
 def test_interrupted_run_is_failed_and_registers_nothing(tmp_path: Path, home: Path) -> None:
     config = _tiny_file(tmp_path, **{"train.steps": 100000, "train.log_every": 10})
-    process = subprocess.Popen(
-        [GANFORGE, "train", str(config)], cwd=tmp_path, stderr=subprocess.PIPE, text=True
-    )
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
-    deadline = time.monotonic() + 120
-    run = None
-    while run is None or not run.data.metrics:  # wait until training is under way
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(1)
-        run = _only_run(client, home)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=300)  # a loaded CI machine can be slow to unwind
+    process = start_interruptible("train", str(config), cwd=tmp_path, stderr=subprocess.PIPE)
+    try:
+        client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+        deadline = time.monotonic() + 120
+        run = None
+        while run is None or not run.data.metrics:  # wait until training is under way
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(1)
+            run = _only_run(client, home)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=300)  # a loaded CI machine can be slow to unwind
+    finally:
+        process.kill()  # never leave a 100,000-step run behind a failed assertion
     assert process.returncode == 130, stderr[-2000:]
     assert stderr.strip().splitlines()[-1] == "interrupted"
     assert client.get_run(run.info.run_id).info.status == "FAILED"
