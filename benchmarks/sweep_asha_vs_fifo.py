@@ -4,7 +4,9 @@
 
 Compute is the total number of G steps all trials trained (a trial stopped at step 5,000 counts
 5,000). Each side reports its best trial's modes and high-quality fraction against the grid-25
-target (>= 24 modes, >= 90% high quality), untracked so only training is measured.
+target (>= 24 modes, >= 90% high quality), untracked so only training is measured. The trials
+are identical on both sides (seeded samples), so FIFO's final scores show which trials were
+worth keeping; the second table says whether ASHA, ranking by the sweep's metric, kept them.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ def run(sweep_file: str, overrides: list[str], scheduler: str) -> dict:
     best = outcome.best
     quality = {}
     if best is not None:
-        result_dir = next(p for p in os.scandir(outcome.path) if best.trial_id in p.name)
-        quality = _last_result(result_dir.path)
+        quality = _last_result(_trial_dir(outcome.path, best.trial_id))
+    finals = {
+        _params_key(t.params): {**_last_result(_trial_dir(outcome.path, t.trial_id)), "step": t.step}
+        for t in outcome.trials
+    }
     reached = (
         bool(quality)
         and quality.get("modes", 0) >= TARGET_MODES
@@ -50,7 +55,31 @@ def run(sweep_file: str, overrides: list[str], scheduler: str) -> dict:
         "modes": quality.get("modes"),
         "high_quality": quality.get("high_quality"),
         "reached": reached,
+        "metric": outcome.metric,
+        "finals": finals,
     }
+
+
+def _params_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _trial_dir(sweep_path: str, trial_id: str) -> str:
+    return next(p.path for p in os.scandir(sweep_path) if trial_id in p.name)
+
+
+def kept_table(fifo: dict, asha: dict, top: int = 4) -> str:
+    """FIFO's best trials by final quality, and how far ASHA let each of them run."""
+    ranked = sorted(fifo["finals"].items(), key=lambda kv: -kv[1].get("quality", 0.0))
+    rows = []
+    for rank, (key, final) in enumerate(ranked[:top], start=1):
+        cut = asha["finals"].get(key, {})
+        rows.append(
+            f"| {rank} | {final.get('modes', 0):.0f} | {final.get('high_quality', 0):.1f}% | "
+            f"{final.get('quality', 0):.3f} | {cut.get('step', 0):,} | "
+            f"{'yes' if cut.get('step', 0) >= final['step'] else 'no'} |"
+        )
+    return "\n".join(rows)
 
 
 def _last_result(trial_dir: str) -> dict:
@@ -67,7 +96,7 @@ def main() -> None:
     connect(num_cpus=2)
     rows = [run(args.sweep, args.overrides, scheduler) for scheduler in ("fifo", "asha")]
     for row in rows:
-        print(row, flush=True)
+        print({k: v for k, v in row.items() if k != "finals"}, flush=True)
     fifo, asha = rows
     table = "\n".join(
         f"| {r['scheduler']} | {r['trials']} | {r['steps']:,} | {r['wall'] / 60:.1f} | {r['modes']} | "
@@ -80,9 +109,16 @@ def main() -> None:
 |---|---|---|---|---|---|---|
 {table}
 
-ASHA used {asha["steps"] / max(fifo["steps"], 1):.2f} of FIFO's compute (total G steps).
+ASHA (ranking by `{asha["metric"]}`) used {asha["steps"] / max(fifo["steps"], 1):.2f} of FIFO's compute
+(total G steps).
+
+FIFO's best {min(4, len(fifo["finals"]))} trials by final quality, and whether ASHA kept them to the end:
+
+| FIFO rank | final modes | final high quality | final quality | ASHA stopped at step | kept |
+|---|---|---|---|---|---|
+{kept_table(fifo, asha)}
 """
-    write_section("Sweep: ASHA against FIFO on grid-25 (issue 7)", body)
+    write_section("Sweep: ASHA against FIFO on grid-25, ranked by quality (issue 13)", body)
     print(body)
 
 
