@@ -10,9 +10,10 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from ganforge.modalities.audio.classifier import classifier_recipe
 from ganforge.modalities.audio.config import AudioData, AudioModel
 from ganforge.modalities.audio.data import AudioClips, class_names, load_clips
-from ganforge.modalities.audio.metrics import METRICS, audio_metrics
+from ganforge.modalities.audio.metrics import METRICS
 from ganforge.modalities.audio.nets import WaveGANDiscriminator, WaveGANGenerator
 from ganforge.modalities.audio.samples import (
     TRACKED_CLIPS,
@@ -23,6 +24,7 @@ from ganforge.modalities.audio.samples import (
 )
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan.batch import Batch, labels_of, samples_of
+from ganforge.platform.metrics import MetricModel, MetricModelRecipe, feature_metrics, real_halves
 from ganforge.platform.modality import Modality, SampleArtifacts
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,18 @@ class AudioModality(Modality):
         pairs = zip(samples_of(fakes), _labels(fakes), strict=True)
         return [write_wav(out_dir / clip_name(i, y, info), w, rate) for i, (w, y) in enumerate(pairs)]
 
+    def metric_model(self, dataset: Dataset, data_cfg: AudioData) -> MetricModelRecipe | None:
+        if not isinstance(dataset, AudioClips) or not dataset.class_names:
+            return None  # an unlabelled folder: no classes to train a classifier on
+        return classifier_recipe(
+            dataset.x,
+            dataset.labels,
+            data_cfg.sample_rate,
+            len(dataset.class_names),
+            data_cfg.eval.metric_seed,
+            self.fingerprint(dataset),
+        )
+
     def evaluate(
         self,
         generator: nn.Module,
@@ -111,17 +125,20 @@ class AudioModality(Modality):
         model_cfg: AudioModel,
         data_cfg: AudioData,
         seed: int,
+        scorer: MetricModel | None = None,
     ) -> dict[str, float]:
-        if not isinstance(dataset, AudioClips) or not dataset.class_names:
+        if scorer is None or not isinstance(dataset, AudioClips):
             log.warning("audio metrics need labelled data (one sub-folder per class): none computed")
             return {}
-        z = self.sample_latents(model_cfg, data_cfg.eval_samples, torch.Generator().manual_seed(seed + 1))
+        real_a, real_b = real_halves(dataset.x, data_cfg.eval.samples, seed)
+        z = self.sample_latents(model_cfg, data_cfg.eval.samples, torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         with torch.no_grad():
             fakes = torch.cat(
                 [samples_of(generator(c.to(device))).float().cpu() for c in z.split(EVAL_BATCH)]
             )
-        return audio_metrics(fakes, dataset, data_cfg.sample_rate, data_cfg.seed)
+        values = feature_metrics(scorer.module, fakes, real_a, real_b, data_cfg.eval.knn, seed)  # type: ignore[arg-type]
+        return {**values, **scorer.report}
 
     def tiny_config(self) -> dict[str, Any]:
         return self.tiny_configs()[0]
@@ -132,7 +149,7 @@ class AudioModality(Modality):
             "sample_rate": 4000,
             "window": 1024,
             "speed_range": [250, 350],
-            "eval_samples": 32,
+            "eval": {"samples": 32},
         }
         model = {"model_dim": 4, "latent_dim": 16}
         train = {

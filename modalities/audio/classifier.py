@@ -1,24 +1,27 @@
-"""A log-mel CNN classifier trained on the real set: the feature space of the audio metrics.
+"""The audio metric model: a log-mel CNN classifier trained on the real set.
 
 No pretrained audio network can be downloaded here, so, as WaveGAN's authors did for SC09, the
-metrics use a classifier trained on the real data itself. It is trained once per data
-fingerprint and cached under GANFORGE_HOME/cache/audio; its held-out accuracy is reported so a
+metrics use a classifier trained on the real data itself. It learns with the changes a listener
+ignores (gain, a slight time shift, background noise, a few percent of speed), so that real clips
+under such changes score near the real floor. The platform trains it deterministically and stores
+it once per data fingerprint (platform/metrics/store.py); its held-out accuracy is reported so a
 weak classifier (and so a weak metric) is visible.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 import torchaudio
 from torch import nn
 
-from ganforge.platform.tracking.store import ganforge_home
+from ganforge.platform.metrics import MetricModelRecipe, TrainedMetricModel
 
-CLASSIFIER_VERSION = 2  # bump when the recipe changes: it is part of the cache key
+VERSION = 3  # the metric version: bump when the network, its augmentations or its training change
 FEATURES = 128
 TEST_FRACTION = 0.2
 BATCH = 64
@@ -60,15 +63,21 @@ class DigitClassifier(nn.Module):
             blocks += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
             width = out
         self.body = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.embed = nn.Sequential(nn.Linear(width, FEATURES), nn.ReLU())
+        self.embedding = nn.Sequential(nn.Linear(width, FEATURES), nn.ReLU())
         self.out = nn.Sequential(nn.Dropout(0.3), nn.Linear(FEATURES, n_classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The embedding FID is computed in (the pool3 features of this classifier)."""
-        return self.embed(self.body(self.front(x)))
+        return self.embedding(self.body(self.front(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.features(x))
+
+    @torch.no_grad()
+    def embed(self, clips: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(features, class probabilities) of waveforms: the metrics' feature space."""
+        probs, feats = predict(self, clips)
+        return feats.double().numpy(), probs.double().numpy()
 
 
 def split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,12 +87,29 @@ def split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return order[n_test:], order[:n_test]
 
 
-def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random shifts (up to 1/8 of the window) and gains: robust to where a GAN puts the word."""
+def _speed(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """Plays `x` `factor` times as fast (pitch moves with it, like tape), same length."""
+    length = x.shape[-1]
+    stretched = F.interpolate(x, size=max(2, round(length / factor)), mode="linear", align_corners=False)
+    if stretched.shape[-1] >= length:
+        return stretched[..., :length]
+    return F.pad(stretched, (0, length - stretched.shape[-1]))
+
+
+def listener_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Changes a listener ignores: shift (up to 1/8 of the window), gain (-6..+3 dB), noise
+    (20 to 40 dB SNR, half the clips) and speed (+-7%, one factor per batch)."""
+    n = len(x)
     limit = x.shape[-1] // 8
-    shift = int(torch.randint(-limit, limit + 1, (), generator=generator))
-    gain = torch.empty(x.shape[0], 1, 1).uniform_(0.5, 1.0, generator=generator)
-    return torch.roll(x, shift, dims=-1) * gain
+    x = torch.roll(x, int(torch.randint(-limit, limit + 1, (), generator=generator)), dims=-1)
+    x = _speed(x, 1.0 + (float(torch.rand((), generator=generator)) * 2 - 1) * 0.07)
+    gain_db = torch.rand(n, 1, 1, generator=generator) * 9 - 6
+    x = x * 10 ** (gain_db / 20)
+    snr_db = torch.rand(n, 1, 1, generator=generator) * 20 + 20
+    power = x.pow(2).mean(dim=-1, keepdim=True).clamp_min(1e-8)
+    noisy = (torch.rand(n, 1, 1, generator=generator) < 0.5).float()
+    noise = torch.randn(x.shape, generator=generator) * (power / 10 ** (snr_db / 10)).sqrt()
+    return x + noisy * noise
 
 
 @torch.no_grad()
@@ -100,19 +126,15 @@ def predict(model: DigitClassifier, x: torch.Tensor, batch: int = 256) -> tuple[
 
 def train_classifier(
     x: torch.Tensor, labels: torch.Tensor, sample_rate: int, n_classes: int, seed: int
-) -> tuple[DigitClassifier, float]:
-    """Trains on the 80% split; returns the model and its accuracy on the held-out 20%."""
-    with torch.enable_grad():  # evaluation runs under no_grad; this training needs gradients
-        return _train(x, labels, sample_rate, n_classes, seed)
+) -> TrainedMetricModel:
+    """Trains on the 80% split (augmented); reports the accuracy on the held-out 20% (as is).
 
-
-def _train(
-    x: torch.Tensor, labels: torch.Tensor, sample_rate: int, n_classes: int, seed: int
-) -> tuple[DigitClassifier, float]:
-    torch.manual_seed(seed)
+    Every random draw comes from `seed`; run it inside `deterministic_training` for the weights.
+    """
     generator = torch.Generator().manual_seed(seed)
     train_idx, test_idx = split(len(x), seed)
-    model = DigitClassifier(sample_rate, n_classes)
+    settings = {"sample_rate": sample_rate, "n_classes": n_classes}
+    model = build_classifier(settings)
     with torch.no_grad():  # standardise inputs with the training split's log-mel statistics
         logmel = torch.log(model.front.mel(x[train_idx[:512]]) + 1e-6)
         model.front.mean.fill_(logmel.mean())
@@ -123,40 +145,30 @@ def _train(
     model.train()
     for _ in range(steps):
         pick = train_idx[torch.randint(len(train_idx), (min(BATCH, len(train_idx)),), generator=generator)]
-        loss = F.cross_entropy(model(_augment(x[pick], generator)), labels[pick])
+        loss = F.cross_entropy(model(listener_augment(x[pick], generator)), labels[pick])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
     probs, _ = predict(model, x[test_idx])
     accuracy = (probs.argmax(1) == labels[test_idx]).float().mean().item()
-    return model, accuracy
+    return TrainedMetricModel(model.eval(), settings, {"classifier_accuracy": accuracy})
 
 
-def data_key(x: torch.Tensor, labels: torch.Tensor, sample_rate: int) -> str:
-    """Cache key of a classifier: the data, its labels, its rate and the recipe version."""
-    digest = hashlib.sha256(f"{CLASSIFIER_VERSION}:{sample_rate}".encode())
-    digest.update(x.contiguous().numpy().tobytes())
-    digest.update(labels.contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
+def build_classifier(settings: dict[str, Any]) -> DigitClassifier:
+    return DigitClassifier(settings["sample_rate"], settings["n_classes"])
 
 
-def cached_classifier(
-    x: torch.Tensor, labels: torch.Tensor, sample_rate: int, n_classes: int, seed: int
-) -> tuple[DigitClassifier, float]:
-    """The classifier for this data, trained on first use and kept under GANFORGE_HOME."""
-    path = ganforge_home() / "cache" / "audio" / f"classifier-{data_key(x, labels, sample_rate)}-s{seed}.pt"
-    model = DigitClassifier(sample_rate, n_classes)
-    if path.is_file():
-        try:
-            state = torch.load(path, weights_only=True)
-            model.load_state_dict(state["model"])
-            return model, float(state["accuracy"])
-        except (RuntimeError, KeyError, OSError):
-            pass  # a damaged or foreign cache file: train afresh and replace it
-    model, accuracy = train_classifier(x, labels, sample_rate, n_classes, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{id(model)}")
-    torch.save({"model": model.state_dict(), "accuracy": accuracy}, tmp)
-    tmp.replace(path)  # atomic: parallel workers never read half a file
-    return model, accuracy
+def classifier_recipe(
+    x: torch.Tensor, labels: torch.Tensor, sample_rate: int, n_classes: int, seed: int, fingerprint: str
+) -> MetricModelRecipe:
+    """The audio metric model of this data: named by its fingerprint, rate, classes and seed."""
+    return MetricModelRecipe(
+        kind="audio-classifier",
+        version=VERSION,
+        fingerprint=fingerprint,
+        params={"sample_rate": sample_rate, "classes": n_classes, "seed": seed},
+        train=lambda: train_classifier(x, labels, sample_rate, n_classes, seed),
+        build=build_classifier,
+        seed=seed,
+    )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ganforge.platform.config.schema import StrictModel
+from ganforge.platform.metrics.config import FeatureEval
 
 # WaveGAN's layers multiply the length by 4 (and one layer by 2 for odd powers), from 16 steps:
 # every power of two from 1,024 (tests) to 65,536 samples can be built. The paper uses 16,384.
@@ -44,8 +45,8 @@ class AudioData(StrictModel):
         240,
     )
     """Speaking rates (words per minute) of the built-in set, drawn uniformly."""
-    eval_samples: Annotated[int, Field(ge=16)] = 2000
-    """Generated examples scored by the classifier metrics (inception score, FID)."""
+    eval: FeatureEval = FeatureEval()
+    """The classifier metrics (inception score, FID, precision/recall): samples, metric model."""
 
     @field_validator("window")
     @classmethod

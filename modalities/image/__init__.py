@@ -11,17 +11,20 @@ from torch.utils.data import Dataset
 
 from ganforge.modalities.image.config import ImageData, ImageModel
 from ganforge.modalities.image.data import class_names, load_images
+from ganforge.modalities.image.features import classifier_recipe
 from ganforge.modalities.image.inception import InceptionFile
-from ganforge.modalities.image.metrics import (
-    METRICS,
-    image_metrics,
-    load_or_train_classifier,
-    metric_specs,
-)
+from ganforge.modalities.image.metrics import METRICS, metric_specs
 from ganforge.modalities.image.nets import build_discriminator, build_generator
 from ganforge.modalities.image.samples import export_pngs, write_grid
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan.batch import Batch, samples_of
+from ganforge.platform.metrics import (
+    FeatureExtractor,
+    MetricModel,
+    MetricModelRecipe,
+    feature_metrics,
+    real_halves,
+)
 from ganforge.platform.modality import MetricSpec, Modality, SampleArtifacts
 
 
@@ -90,6 +93,13 @@ class ImageModality(Modality):
     def export_samples(self, fakes: Batch, out_dir: Path, info: dict[str, Any]) -> list[Path]:
         return export_pngs(fakes, out_dir, info)
 
+    def metric_model(self, dataset: Dataset, data_cfg: ImageData) -> MetricModelRecipe | None:
+        if data_cfg.eval.inception is not None:
+            return None  # the user's Inception file is the metric model
+        x, y = dataset.tensors  # type: ignore[attr-defined]
+        steps, seed = data_cfg.eval.classifier_steps, data_cfg.eval.metric_seed
+        return classifier_recipe(x, y, steps, seed, self.fingerprint(dataset))
+
     def evaluate(
         self,
         generator: nn.Module,
@@ -97,23 +107,22 @@ class ImageModality(Modality):
         model_cfg: ImageModel,
         data_cfg: ImageData,
         seed: int,
+        scorer: MetricModel | None = None,
     ) -> dict[str, float]:
-        x, y = dataset.tensors  # type: ignore[attr-defined]
+        x, _ = dataset.tensors  # type: ignore[attr-defined]
+        extractor: FeatureExtractor
         if data_cfg.eval.inception is not None:
-            net, extra = InceptionFile(data_cfg.eval.inception), {}
+            extractor, extra = InceptionFile(data_cfg.eval.inception), {}
+        elif scorer is None:
+            raise ValueError("image metrics need the resolved metric model (platform/metrics)")
         else:
-            net, accuracy = load_or_train_classifier(
-                x, y, int(y.max()) + 1, data_cfg.eval.classifier_steps, self.fingerprint(dataset)
-            )
-            extra = {"classifier_accuracy": accuracy}
-        n = min(data_cfg.eval.samples, len(x) // 2)
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-        real_a, real_b = x[order[:n]], x[order[n : 2 * n]]
-        z = self.sample_latents(model_cfg, n, torch.Generator().manual_seed(seed + 1))
+            extractor, extra = scorer.module, scorer.report  # type: ignore[assignment]
+        real_a, real_b = real_halves(x, data_cfg.eval.samples, seed)
+        z = self.sample_latents(model_cfg, len(real_a), torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         with torch.no_grad():
             fakes = torch.cat([samples_of(generator(c.to(device))).float().cpu() for c in z.split(500)])
-        return {**image_metrics(fakes, real_a, real_b, net, data_cfg.eval.knn, seed), **extra}
+        return {**feature_metrics(extractor, fakes, real_a, real_b, data_cfg.eval.knn, seed), **extra}
 
     def tiny_config(self) -> dict[str, Any]:
         return self.tiny_configs()[0]

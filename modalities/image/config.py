@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ganforge.platform.config.schema import StrictModel
+from ganforge.platform.metrics.config import FeatureEval
 
 AUGMENTS = ("color", "translation", "cutout")
 
@@ -23,15 +24,11 @@ def check_torchscript_file(path: Path) -> Path:
     return path
 
 
-class ImageEval(StrictModel):
-    """How the feature-space metrics are computed (no downloads: see metrics.py)."""
+class ImageEval(FeatureEval):
+    """How the feature-space metrics are computed (no downloads: see features.py)."""
 
-    samples: Annotated[int, Field(ge=16, le=100_000)] = 2000
-    """Generated samples per evaluation; the real sets are as large (or half the data if smaller)."""
     classifier_steps: Annotated[int, Field(ge=1, le=100_000)] = 600
-    """Training steps of the feature classifier (trained once per dataset, then cached)."""
-    knn: Annotated[int, Field(ge=1, le=50)] = 3
-    """k of the k-NN manifolds of improved precision/recall (Kynkaanniemi et al. use 3)."""
+    """Training steps of the feature classifier (trained once per dataset and stored)."""
     inception: Path | None = None
     """A local TorchScript Inception (e.g. clean-fid's `inception-2015-12-05.pt`): the metrics then
     use its 2048 pool features and 1008 logits instead of the data's own classifier."""

@@ -1,29 +1,31 @@
-"""The feature network of the image metrics: a small CNN classifier trained on the real data.
+"""The image metric model: a small CNN classifier trained on the real data (no downloads).
 
-No machine here can download Inception weights, so FID/KID/IS/precision-recall live in the
-feature space of a classifier trained once per dataset (cached by the data's fingerprint under
-<GANFORGE_HOME>/cache/image). Labelled data: its classes. One class: the rotation task (which
-of 0/90/180/270 degrees), a self-supervised stand-in that still learns shape features.
+FID/KID/IS/precision-recall (platform/metrics) live in this network's feature space. Labelled
+data: its classes. One class: the rotation task (which of 0/90/180/270 degrees), a
+self-supervised stand-in that still learns shape features. It is trained with the changes a
+viewer ignores (sub-pixel shifts, contrast, brightness, noise, slight blur), so that real
+images under such changes score near the real floor and only what a viewer would call wrong
+moves the metrics. The platform trains it deterministically and stores it once per data
+fingerprint (platform/metrics/store.py).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
-from pathlib import Path
+import math
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.modalities.image.data import cache_dir
+from ganforge.platform.metrics import MetricModelRecipe, TrainedMetricModel
 
-log = logging.getLogger(__name__)
 Tensor = torch.Tensor
-VERSION = 1  # bump when FeatureNet or its training changes: old cache files are then ignored
+VERSION = 2  # the metric version: bump when FeatureNet, its augmentations or its training change
 FEATURES = 128
+BATCH = 128
+MAX_SHIFT = 2.0  # pixels: a generator that draws the right thing one or two pixels off is not wrong
 
 
 class FeatureNet(nn.Module):
@@ -58,6 +60,47 @@ class FeatureNet(nn.Module):
         return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
 
 
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> Tensor:
+    return torch.rand(n, generator=generator) * (high - low) + low
+
+
+def _shift(x: Tensor, generator: torch.Generator) -> Tensor:
+    """Sub-pixel translations of up to MAX_SHIFT pixels, edges repeated."""
+    n, _, h, w = x.shape
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 2] = _uniform(n, -MAX_SHIFT, MAX_SHIFT, generator) * 2 / w
+    theta[:, 1, 2] = _uniform(n, -MAX_SHIFT, MAX_SHIFT, generator) * 2 / h
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
+def _blur(x: Tensor, sigma: float) -> Tensor:
+    taps = torch.arange(-1.0, 2.0)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    channels = x.shape[1]
+    padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    padded = F.conv2d(padded, kernel.view(1, 1, 1, 3).expand(channels, 1, 1, 3), groups=channels)
+    return F.conv2d(padded, kernel.view(1, 1, 3, 1).expand(channels, 1, 3, 1), groups=channels)
+
+
+def viewer_augment(x: Tensor, generator: torch.Generator) -> Tensor:
+    """Changes a viewer ignores, each drawn per image: shift, contrast, brightness, noise, blur."""
+    n = len(x)
+    x = _shift(x, generator)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = torch.exp(_uniform(n, math.log(0.67), math.log(1.5), generator)).view(n, 1, 1, 1)
+    brightness = _uniform(n, -0.1, 0.1, generator).view(n, 1, 1, 1)
+    x = (x - mean) * contrast + mean + brightness
+    noisy = (torch.rand(n, generator=generator) < 0.5).float().view(n, 1, 1, 1)
+    sigma = _uniform(n, 0.0, 0.1, generator).view(n, 1, 1, 1)
+    x = x + noisy * sigma * torch.randn(x.shape, generator=generator)
+    if float(torch.rand((), generator=generator)) < 0.25:  # one blur strength per batch
+        x = _blur(x, float(_uniform(1, 0.3, 1.0, generator)))
+    return x.clamp(-1, 1)
+
+
 def _rotation_task(x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     turns = torch.randint(4, (len(x),), generator=generator)
     rotated = torch.stack([torch.rot90(img, int(k), dims=(1, 2)) for img, k in zip(x, turns, strict=True)])
@@ -73,11 +116,11 @@ def _accuracy(net: FeatureNet, x: Tensor, y: Tensor) -> float:
     return correct / max(len(y), 1)
 
 
-@torch.enable_grad()  # evaluation runs under no_grad; this training needs gradients
-def train_classifier(
-    x: Tensor, y: Tensor, num_classes: int, steps: int, seed: int = 0
-) -> tuple[FeatureNet, float]:
-    """Trains on 80% of the data and returns the net and its accuracy on the other 20%."""
+def train_classifier(x: Tensor, y: Tensor, num_classes: int, steps: int, seed: int) -> TrainedMetricModel:
+    """Trains on 80% of the data (augmented) and reports the accuracy on the other 20% (as is).
+
+    Every random draw comes from `seed`; run it inside `deterministic_training` for the weights.
+    """
     generator = torch.Generator().manual_seed(seed)
     rotation = num_classes < 2
     if rotation:
@@ -85,42 +128,35 @@ def train_classifier(
     order = torch.randperm(len(x), generator=generator)
     cut = max(1, int(0.8 * len(x)))
     train, test = order[:cut], order[cut:] if len(order) > cut else order[:cut]
-    net = FeatureNet(x.shape[1], 4 if rotation else num_classes)
+    settings = {"channels": int(x.shape[1]), "outputs": 4 if rotation else num_classes}
+    net = build_classifier(settings)
     optimizer = torch.optim.Adam(net.parameters(), 2e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     net.train()
     for _ in range(steps):
-        pick = train[torch.randint(len(train), (min(128, len(train)),), generator=generator)]
-        loss = F.cross_entropy(net(x[pick]), y[pick])
+        pick = train[torch.randint(len(train), (min(BATCH, len(train)),), generator=generator)]
+        loss = F.cross_entropy(net(viewer_augment(x[pick], generator)), y[pick])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
     accuracy = _accuracy(net, x[test], y[test])
-    net.eval()
-    return net, accuracy
+    return TrainedMetricModel(net.eval(), settings, {"classifier_accuracy": accuracy})
 
 
-def load_or_train_classifier(
-    x: Tensor, y: Tensor, num_classes: int, steps: int, fingerprint: str
-) -> tuple[FeatureNet, float]:
-    """The cached classifier of this data, training (and caching) it on first use."""
-    path = cache_dir() / f"classifier-v{VERSION}-{fingerprint}-{num_classes}-{steps}.pt"
-    outputs = 4 if num_classes < 2 else num_classes
-    if path.exists():
-        stored = torch.load(path, weights_only=True)
-        net = FeatureNet(x.shape[1], outputs)
-        net.load_state_dict(stored["state"])
-        return net.eval(), float(stored["accuracy"])
-    log.info("training the metric classifier on %d real images (cached at %s)", len(x), path)
-    net, accuracy = train_classifier(x, y, num_classes, steps)
-    _atomic_save({"state": net.state_dict(), "accuracy": accuracy}, path)
-    return net, accuracy
+def build_classifier(settings: dict[str, Any]) -> FeatureNet:
+    return FeatureNet(settings["channels"], settings["outputs"])
 
 
-def _atomic_save(obj: dict, path: Path) -> None:
-    # Concurrent jobs on the same data may train it at once: write aside, then rename.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt")
-    os.close(fd)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def classifier_recipe(x: Tensor, y: Tensor, steps: int, seed: int, fingerprint: str) -> MetricModelRecipe:
+    """The image metric model of this data: named by its fingerprint, classes, steps and seed."""
+    num_classes = int(y.max()) + 1
+    return MetricModelRecipe(
+        kind="image-classifier",
+        version=VERSION,
+        fingerprint=fingerprint,
+        params={"classes": num_classes, "steps": steps, "seed": seed},
+        train=lambda: train_classifier(x, y, num_classes, steps, seed),
+        build=build_classifier,
+        seed=seed,
+    )

@@ -1,46 +1,18 @@
-"""FID, KID, Inception-style score and improved precision/recall, with no downloads.
+"""The image metrics: the platform's feature-space metrics, plus the metric model's own accuracy.
 
-Features come from a small CNN classifier trained on the real data (its classes; for a single-
-class set, the 4-way rotation task), trained once and cached by the data's fingerprint. Each
-generated-vs-real figure comes with its real-vs-real floor: two disjoint real halves of the same
-size, so the floor shows what "as good as the data" reads in this feature space and sample count.
+FID, KID, IS, precision/recall and their real floors are computed once for every modality in
+platform/metrics; images supply the feature extractor (features.py, or a user's Inception file).
 """
 
 from __future__ import annotations
 
-import warnings
-from typing import Protocol
-
-import numpy as np
-import torch
-from scipy import linalg
-
 from ganforge.modalities.image.config import ImageData
-from ganforge.modalities.image.features import FeatureNet, load_or_train_classifier
+from ganforge.platform.metrics import FEATURE_METRICS
 from ganforge.platform.modality import MetricSpec
 
-Tensor = torch.Tensor
-
-
-class FeatureExtractor(Protocol):
-    """What the metrics need of a network: features and class probabilities of images in [-1, 1]."""
-
-    def embed(self, images: Tensor) -> tuple[np.ndarray, np.ndarray]: ...
-
-
 METRICS = (
-    MetricSpec("fid", False, "Frechet distance of classifier features, generated vs real"),
-    MetricSpec("fid_floor", False, "FID of two disjoint real halves (what the data itself scores)"),
-    MetricSpec("fid_ratio", False, "fid / fid_floor: 1 is as good as the real data"),
-    MetricSpec("kid", False, "kernel inception distance (unbiased MMD^2, cubic kernel), x1000"),
-    MetricSpec("kid_floor", False, "KID x1000 of two disjoint real halves"),
-    MetricSpec("inception_score", True, "exp E[KL(p(y|x) || p(y))] of the classifier on samples"),
-    MetricSpec("inception_score_real", True, "the same score on real images (the reachable value)"),
-    MetricSpec("precision", True, "share of samples inside the real k-NN manifold (Kynkaanniemi)"),
-    MetricSpec("recall", True, "share of real images inside the generated k-NN manifold"),
-    MetricSpec("precision_floor", True, "precision of one real half against the other"),
-    MetricSpec("recall_floor", True, "recall of one real half against the other"),
-    MetricSpec("classifier_accuracy", True, "held-out accuracy of the feature classifier"),
+    *FEATURE_METRICS,
+    MetricSpec("classifier_accuracy", True, "held-out accuracy of the metric model (the feature classifier)"),
 )
 
 
@@ -51,81 +23,4 @@ def metric_specs(data_cfg: ImageData) -> tuple[MetricSpec, ...]:
     return tuple(spec for spec in METRICS if spec.name != "classifier_accuracy")
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two feature sets."""
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    eps = np.eye(len(cov_a)) * 1e-6
-    with warnings.catch_warnings():
-        # Fewer samples than features give singular covariances; pytorch-fid nudges them too.
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        root = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root.real))
-
-
-def kernel_distance(a: np.ndarray, b: np.ndarray, seed: int, subsets: int = 10, size: int = 1000) -> float:
-    """Unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, averaged over random subsets (KID)."""
-    rng = np.random.default_rng(seed)
-    m = min(size, len(a), len(b))
-    d = a.shape[1]
-    total = 0.0
-    for _ in range(subsets):
-        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
-        kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
-        off = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-        total += off - 2 * kxy.mean()
-    return float(total / subsets)
-
-
-def inception_score(probs: np.ndarray) -> float:
-    """exp(E_x KL(p(y|x) || p(y))) over one split."""
-    marginal = probs.mean(0, keepdims=True)
-    kl = (probs * (np.log(probs + 1e-12) - np.log(marginal + 1e-12))).sum(1)
-    return float(np.exp(kl.mean()))
-
-
-def _kth_radii(x: Tensor, k: int) -> Tensor:
-    distances = torch.cdist(x, x)
-    return distances.kthvalue(k + 1, dim=1).values  # k + 1: each point is its own nearest
-
-
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float, float]:
-    """Improved precision and recall (Kynkaanniemi et al., 2019) with k-NN balls."""
-    r, f = torch.as_tensor(real, dtype=torch.float64), torch.as_tensor(fake, dtype=torch.float64)
-    cross = torch.cdist(f, r)  # fakes x reals
-    precision = (cross <= _kth_radii(r, k)[None, :]).any(dim=1).float().mean()
-    recall = (cross <= _kth_radii(f, k)[:, None]).any(dim=0).float().mean()
-    return float(precision), float(recall)
-
-
-def image_metrics(
-    fakes: Tensor,
-    real_a: Tensor,
-    real_b: Tensor,
-    net: FeatureExtractor,
-    knn: int,
-    seed: int,
-) -> dict[str, float]:
-    """FID, KID, IS and precision/recall of generated images against real half A, half B the floor."""
-    fa, pa = net.embed(real_a)
-    fb, _ = net.embed(real_b)
-    ff, pf = net.embed(fakes)
-    fid, floor = frechet_distance(ff, fa), frechet_distance(fb, fa)
-    precision, recall = precision_recall(fa, ff, knn)
-    precision_floor, recall_floor = precision_recall(fa, fb, knn)
-    return {
-        "fid": fid,
-        "fid_floor": floor,
-        "fid_ratio": fid / max(floor, 1e-9),
-        "kid": 1000 * kernel_distance(ff, fa, seed),
-        "kid_floor": 1000 * kernel_distance(fb, fa, seed),
-        "inception_score": inception_score(pf),
-        "inception_score_real": inception_score(pa),
-        "precision": precision,
-        "recall": recall,
-        "precision_floor": precision_floor,
-        "recall_floor": recall_floor,
-    }
-
-
-__all__ = ["METRICS", "FeatureNet", "image_metrics", "load_or_train_classifier", "metric_specs"]
+__all__ = ["METRICS", "metric_specs"]

@@ -38,6 +38,7 @@ from ganforge.modalities.sequence.token_nets import TokenDiscriminator, TokenGen
 from ganforge.modalities.sequence.token_step import TokenStep
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan import AdversarialStep, GanNets
+from ganforge.platform.metrics import MetricModel
 from ganforge.platform.modality import MetricSpec, Modality, SampleArtifacts
 
 BLEU_SAMPLES = 1000  # generated sequences scored by BLEU / self-BLEU (bounded: it is Python code)
@@ -70,7 +71,17 @@ class SequenceModality(Modality):
     data_config = SequenceData
     model_config = SequenceModel
 
-    metrics = (token_metrics.ORACLE_METRIC, *token_metrics.TOKEN_METRICS, *series_metrics.SERIES_METRICS)
+    # Every metric either kind reports, each name once: both kinds declare their own `quality`.
+    metrics = tuple(
+        {
+            m.name: m
+            for m in (
+                token_metrics.ORACLE_METRIC,
+                *token_metrics.TOKEN_METRICS,
+                *series_metrics.SERIES_METRICS,
+            )
+        }.values()
+    )
 
     def metric_specs(self, data_cfg: SequenceData) -> tuple[MetricSpec, ...]:
         return metric_specs(data_cfg)
@@ -155,6 +166,7 @@ class SequenceModality(Modality):
         model_cfg: SequenceModel,
         data_cfg: SequenceData,
         seed: int,
+        scorer: MetricModel | None = None,
     ) -> dict[str, float]:
         z = self.sample_latents(model_cfg, data_cfg.eval_samples, torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
@@ -177,6 +189,7 @@ def _token_metrics(generator: nn.Module, fakes: torch.Tensor, data_cfg: Sequence
     if corpus.oracle is not None:
         values["oracle_nll"] = corpus.oracle.nll(fakes)
     values["heldout_nll"] = token_metrics.heldout_nll(generator, corpus.heldout)  # type: ignore[arg-type]
+    values["quality"] = token_metrics.quality(values["heldout_nll"])  # heldout_nll is already per token
     hypotheses = token_metrics.trim(fakes[:BLEU_SAMPLES], corpus.pad_id)
     references = token_metrics.trim(corpus.heldout, corpus.pad_id)
     values["bleu4"] = token_metrics.bleu(hypotheses, references)
@@ -188,12 +201,14 @@ def _series_metrics(fakes: torch.Tensor, data_cfg: SequenceData, seed: int) -> d
     train = series_set(data_cfg).train
     real = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[: len(fakes)]]
     with torch.enable_grad():  # the post-hoc networks train, even when the caller is under no_grad
-        return {
-            "discriminative_score": series_metrics.discriminative_score(
-                real, fakes, data_cfg.discriminative_steps, seed
-            ),
-            "predictive_score": series_metrics.predictive_score(real, fakes, data_cfg.predictive_steps, seed),
-        }
+        return series_metrics.posthoc_scores(
+            real,
+            fakes,
+            data_cfg.discriminative_steps,
+            data_cfg.predictive_steps,
+            seed,
+            data_cfg.posthoc_repeats,
+        )
 
 
 MODALITY = SequenceModality()

@@ -23,7 +23,9 @@ FILE_SUFFIXES = {"text": None, "token_ids": None, "csv": {".csv"}, "npy": {".npy
 
 # Fields used by one kind only; the other kind refuses them when they are set explicitly.
 TOKEN_DATA_FIELDS = {"vocab_size", "oracle_embed", "oracle_hidden", "tokenizer", "lowercase", "max_vocab"}
-SERIES_DATA_FIELDS = {"features", "csv_header", "stride", "discriminative_steps", "predictive_steps"}
+SERIES_DATA_FIELDS = {
+    "features", "csv_header", "stride", "discriminative_steps", "predictive_steps", "posthoc_repeats",
+}  # fmt: skip
 TOKEN_MODEL_FIELDS = {
     "cell", "embed_dim", "d_embed_dim", "d_filter_sizes", "d_num_filters", "d_dropout",
     "pretrain_lr", "d_pretrain_steps", "rollouts", "temperature_max", "temperature_schedule",
@@ -86,6 +88,10 @@ class SequenceData(StrictModel):
     """Training iterations of the post-hoc GRU classifier (TimeGAN: 2000)."""
     predictive_steps: Annotated[int, Field(ge=1)] = 5000
     """Training iterations of the post-hoc GRU predictor (TimeGAN: 5000)."""
+    posthoc_repeats: Annotated[int, Field(ge=1, le=100)] = 3
+    """Times each post-hoc GRU is trained; repetition r is seeded with the evaluation seed
+    (train.seed) + r. Scores are the mean over repetitions, with their sample sd as `*_sd`
+    (TimeGAN reports mean ± sd)."""
 
     @model_validator(mode="before")
     @classmethod

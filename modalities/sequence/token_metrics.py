@@ -24,6 +24,12 @@ TOKEN_METRICS = (
     MetricSpec("heldout_nll", False, "per-token NLL of held-out real sequences under the generator"),
     MetricSpec("bleu4", True, "BLEU-4 of generated sequences against held-out real ones (quality)"),
     MetricSpec("self_bleu4", False, "BLEU-4 of each generated sequence against the others (low: diverse)"),
+    MetricSpec(
+        "quality",
+        True,
+        "the one-number ranking score exp(-heldout_nll) in [0, 1]: the per-token geometric-mean "
+        "probability G gives held-out real sequences (all seq_len positions of each, pads included)",
+    ),
 )
 EPSILON = 0.1  # NLTK SmoothingFunction().method1
 
@@ -103,9 +109,19 @@ def trim(ids: torch.Tensor, pad_id: int | None) -> list[Sentence]:
 
 @torch.no_grad()
 def heldout_nll(generator: TokenGenerator, heldout: torch.Tensor, batch: int = 1000) -> float:
+    """Per-token NLL (nats) of `heldout` (n, T) under teacher forcing, over all n * T positions."""
     device = next(generator.parameters()).device
     total = 0.0
     for start in range(0, len(heldout), batch):
         chunk = heldout[start : start + batch].to(device)
         total += generator.nll(chunk).item() * chunk.numel()
     return total / heldout.numel()
+
+
+def quality(per_token_nll: float) -> float:
+    """The per-token geometric-mean probability exp(-NLL), in [0, 1] (1: G predicts every token).
+
+    Args:
+        per_token_nll: mean negative log-likelihood per token in nats, as `heldout_nll` returns.
+    """
+    return math.exp(-per_token_nll)

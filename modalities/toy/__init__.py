@@ -14,6 +14,7 @@ from ganforge.modalities.toy.data import load_points, mode_centres, mode_sigma
 from ganforge.modalities.toy.metrics import METRICS, mode_metrics
 from ganforge.modalities.toy.nets import ToyDiscriminator, ToyGenerator
 from ganforge.modalities.toy.samples import write_points_csv, write_scatter
+from ganforge.platform.metrics import MetricModel
 from ganforge.platform.modality import Modality, SampleArtifacts
 
 EVAL_SAMPLES = 2500  # as in VEEGAN and PacGAN
@@ -54,6 +55,7 @@ class ToyModality(Modality):
         model_cfg: ToyModel,
         data_cfg: ToyData,
         seed: int,
+        scorer: MetricModel | None = None,
     ) -> dict[str, float]:
         centres = mode_centres(data_cfg)
         if len(centres) == 0:

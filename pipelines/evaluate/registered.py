@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from ganforge.platform.config import apply_overrides, load_job_dict
+from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.modality import get_modality
 from ganforge.platform.tracking.registry import load_generator, record_metrics
 
@@ -17,22 +18,30 @@ class Evaluation:
     metrics: dict[str, float]
     model_name: str | None
     version: str | None
+    metric_model: dict[str, str] = field(default_factory=dict)
+    """The metric model's tags (URI, weights hash, metric version); empty if none was needed."""
 
 
 def evaluate_model(model_uri: str, tracking_uri: str, overrides: dict[str, Any] | None = None) -> Evaluation:
     """Recomputes the metrics of `model_uri` on its job's data (`overrides` may repoint the data).
 
+    The generator's run pinned its metric model in the job config, so the rescoring uses that
+    same stored copy (on any machine); `--set data.eval.metric_model=...` picks another.
+
     Raises:
-        TrackingError: unknown model; ConfigError/DataError: the job's data cannot be loaded here.
+        TrackingError: unknown model; ConfigError/DataError: the job's data or metric model cannot
+            be loaded here.
     """
     loaded = load_generator(model_uri, tracking_uri)
     job = load_job_dict(apply_overrides(loaded.card.job, overrides or {}), source=f"{model_uri} (job config)")
     modality = get_modality(job.modality)
     dataset = modality.load_dataset(job.data)
+    scorer = job_metric_model(job, dataset, tracking_uri)
     with torch.no_grad():
-        values = modality.evaluate(loaded.module, dataset, job.model, job.data, job.train.seed)
+        values = modality.evaluate(loaded.module, dataset, job.model, job.data, job.train.seed, scorer)
     metrics = {name: float(value) for name, value in values.items()}
+    tags = scorer.tags() if scorer else {}
     if loaded.version is None:
-        return Evaluation(metrics, None, None)
-    record_metrics(tracking_uri, loaded.version, metrics, source="ganforge evaluate")
-    return Evaluation(metrics, loaded.version.name, str(loaded.version.version))
+        return Evaluation(metrics, None, None, tags)
+    record_metrics(tracking_uri, loaded.version, metrics, source="ganforge evaluate", tags=tags)
+    return Evaluation(metrics, loaded.version.name, str(loaded.version.version), tags)

@@ -12,6 +12,8 @@ from mlflow.tracking import MlflowClient
 from ganforge.platform.errors import TrackingError
 from ganforge.platform.tracking.registry import version_metric
 
+SHA_TAG = "ganforge.metric_model_sha256"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -21,6 +23,8 @@ class Candidate:
     run_name: str
     value: float | None
     aliases: tuple[str, ...]
+    metric_model: str | None = None
+    """sha256 of the metric model the value was computed with (None: no learned metric model)."""
 
 
 def _runs(client: MlflowClient, experiment: str, filter_string: str | None) -> list:
@@ -73,8 +77,10 @@ def select_champion(
                     run_name=run.info.run_name or "",
                     value=version_metric(version, run.data.metrics, metric),
                     aliases=tuple(version.aliases or ()),
+                    metric_model=version.tags.get(SHA_TAG) or run.data.tags.get(SHA_TAG),
                 )
             )
+    _check_one_ruler([c for c in candidates if c.value is not None], metric)
     candidates.sort(key=lambda c: _sort_key(c, mode))
     if not candidates or candidates[0].value is None:
         where = f"experiment '{experiment}'" + (f" matching {filter_string!r}" if filter_string else "")
@@ -84,6 +90,23 @@ def select_champion(
         client.set_registered_model_alias(best.model_name, alias, best.version)
         candidates = [_moved(c, alias, c is best, best.model_name) for c in candidates]
     return candidates
+
+
+def _check_one_ruler(candidates: list[Candidate], metric: str) -> None:
+    """Refuses to rank values read with different metric models: they are not comparable.
+
+    Raises:
+        TrackingError: naming the versions of each metric model.
+    """
+    groups: dict[str, list[str]] = {}
+    for c in candidates:
+        groups.setdefault(c.metric_model or "none", []).append(f"{c.model_name}/{c.version}")
+    if len(groups) > 1:
+        listed = "; ".join(f"{sha[:12]}: {', '.join(names)}" for sha, names in sorted(groups.items()))
+        raise TrackingError(
+            f"'{metric}' of these versions was computed with different metric models ({listed}); "
+            "rescore them with `ganforge evaluate` or narrow the candidates with --filter"
+        )
 
 
 def _moved(candidate: Candidate, alias: str, is_best: bool, model_name: str) -> Candidate:

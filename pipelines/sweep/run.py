@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ray import tune
@@ -11,8 +12,12 @@ from ray import tune
 from ganforge.pipelines.sweep.config import LoadedSweep
 from ganforge.pipelines.sweep.outcome import SweepOutcome
 from ganforge.pipelines.sweep.summary import summarise, trial_summaries
+from ganforge.pipelines.train.job import inspect_data, pin_job_metric_model
 from ganforge.platform.cluster.connect import connect
+from ganforge.platform.config.loading import apply_overrides
 from ganforge.platform.errors import ConfigError
+from ganforge.platform.metrics.jobs import pinned_uri
+from ganforge.platform.metrics.store import PIN_KEY
 from ganforge.platform.runners.tune_trial import JOB_KEY, SWEEP_KEY, tune_trainable
 from ganforge.platform.sweeps.schedulers import build_scheduler, build_searcher
 from ganforge.platform.sweeps.space import param_space
@@ -85,6 +90,16 @@ def _open_tracking(loaded: LoadedSweep, path: Path, resume: bool) -> dict[str, s
     return sweep_runs
 
 
+def _pin_metric_model(loaded: LoadedSweep) -> LoadedSweep:
+    """Every trial scores with the one metric model the driver resolved (and stored) here: a
+    sweep whose trials ran on two nodes must not rank them with two rulers."""
+    job, _ = pin_job_metric_model(loaded.job, inspect_data(loaded.job))
+    if job is loaded.job:
+        return loaded
+    base = apply_overrides(loaded.base, {PIN_KEY: pinned_uri(job)})
+    return replace(loaded, base=base, job=job)
+
+
 def run_sweep(loaded: LoadedSweep, resume: bool = False, address: str | None = None) -> SweepOutcome:
     """Runs (or resumes) the sweep; returns every trial's outcome and the registered best."""
     path = _experiment_dir(loaded, resume)
@@ -92,6 +107,8 @@ def run_sweep(loaded: LoadedSweep, resume: bool = False, address: str | None = N
     if not resume and sweep_runs is None:
         path.mkdir(parents=True, exist_ok=True)
         (path / STATE_FILE).write_text(json.dumps({"tracking": None}))
+    if sweep_runs is not None:
+        loaded = _pin_metric_model(loaded)
     connect(address)
     results = _tuner(loaded, path, sweep_runs, resume).fit()
     trials = trial_summaries(loaded, results, sweep_runs)

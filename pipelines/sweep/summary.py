@@ -13,7 +13,7 @@ from ray.tune import ResultGrid
 
 from ganforge.pipelines.sweep.config import LoadedSweep
 from ganforge.pipelines.sweep.outcome import SweepOutcome, TrialSummary
-from ganforge.pipelines.train.job import inspect_data, log_and_register
+from ganforge.pipelines.train.job import inspect_data, log_and_register, pin_job_metric_model
 from ganforge.platform.runners.tune_trial import trial_job, trial_params
 from ganforge.platform.tracking.stream import TrackingTarget
 from ganforge.platform.tracking.sweep_runs import STOP_TAG, find_trial_run, tag_stopped_trial
@@ -101,11 +101,12 @@ def _register_best(
     if result.checkpoint is None or best.run_id is None:
         return None, None
     job = trial_job(result.config)
-    fingerprint, sample_info = inspect_data(job)
+    facts = inspect_data(job)
+    job, metric_tags = pin_job_metric_model(job, facts)  # the model the trials were pinned to
     metrics = {k: float(v) for k, v in (result.metrics or {}).items() if isinstance(v, int | float)}
     target = TrackingTarget(uri=sweep_runs["uri"], run_id=best.run_id)
     with result.checkpoint.as_directory() as directory:
-        registered = log_and_register(job, target, Path(directory), metrics, fingerprint, sample_info)
+        registered = log_and_register(job, target, Path(directory), metrics, facts, metric_tags)
     return registered.model_name, registered.version
 
 

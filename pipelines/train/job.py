@@ -9,10 +9,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torch.utils.data import Dataset
 
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import DataError, GanforgeError, TrainingError
+from ganforge.platform.metrics.jobs import job_metric_model, pin_metric_model
 from ganforge.platform.modality import get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.local import run_local
@@ -45,11 +47,18 @@ class TrainOutcome:
         return asdict(self)
 
 
-def inspect_data(job: JobConfig) -> tuple[str, dict]:
-    """Loads the data once on the driver: a missing or corrupt file fails here, before training.
+@dataclass(frozen=True)
+class DataFacts:
+    """What the driver learns from loading the data once."""
 
-    Returns the data fingerprint and the modality's sample facts (stored with the model).
-    """
+    dataset: Dataset
+    fingerprint: str
+    sample_info: dict
+    """The modality's sample facts (vocabulary, scaling, rate), stored with the model."""
+
+
+def inspect_data(job: JobConfig) -> DataFacts:
+    """Loads the data once on the driver: a missing or corrupt file fails here, before training."""
     modality = get_modality(job.modality)
     try:
         dataset = modality.load_dataset(job.data)
@@ -59,7 +68,18 @@ def inspect_data(job: JobConfig) -> tuple[str, dict]:
         raise DataError(f"{job.modality} data: {error}") from None
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise DataError(f"{job.modality} data: the dataset is empty")
-    return modality.fingerprint(dataset), modality.describe_samples(dataset, job.data)
+    return DataFacts(dataset, modality.fingerprint(dataset), modality.describe_samples(dataset, job.data))
+
+
+def pin_job_metric_model(job: JobConfig, facts: DataFacts) -> tuple[JobConfig, dict[str, str]]:
+    """Resolves the job's metric model once, here on the driver (trained and stored on first
+    use), and pins it into the job so every worker and node loads that one copy.
+
+    Returns the pinned job and the metric-model tags for its run (empty if it needs none).
+    """
+    uri = tracking_uri(job.tracking) if job.tracking.enabled else None
+    model = job_metric_model(job, facts.dataset, uri)
+    return pin_metric_model(job, model), model.tags() if model else {}
 
 
 def _final_generator(job: JobConfig, checkpoint_dir: Path) -> torch.nn.Module:
@@ -95,18 +115,19 @@ def log_and_register(
     target: TrackingTarget,
     checkpoint_dir: Path,
     metrics: dict[str, float],
-    fingerprint: str,
-    sample_info: dict,
+    facts: DataFacts,
+    metric_tags: dict[str, str],
 ) -> RegisteredGenerator:
     modality = get_modality(job.modality)
     example = modality.sample_latents(job.model, 4, torch.Generator().manual_seed(0))
     lineage = {
         "modality": job.modality,
         "config_hash": config_hash(job),
-        "data_fingerprint": fingerprint,
+        "data_fingerprint": facts.fingerprint,
         "git_commit": git_commit(),
+        **metric_tags,
     }
-    card = GeneratorCard(job=job.to_dict(), samples=sample_info, lineage=lineage)
+    card = GeneratorCard(job=job.to_dict(), samples=facts.sample_info, lineage=lineage)
     specs = modality.metric_specs(job.data)
     quality = ", ".join(f"{m.name}={metrics[m.name]:.4g}" for m in specs if m.name in metrics)
     description = (
@@ -133,17 +154,18 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         apply_s3_endpoint(job.tracking)
         check_reachable(tracking_uri(job.tracking))
-    fingerprint, sample_info = inspect_data(job)
+    facts = inspect_data(job)
+    job, metric_tags = pin_job_metric_model(job, facts)
     target = None
     registered = None
     if job.tracking.enabled:
-        target = start_run(job, fingerprint, runner=job.train.runner)
+        target = start_run(job, facts.fingerprint, runner=job.train.runner, tags=metric_tags)
     try:
         metrics, open_checkpoint, checkpoint = _run(job, target, address, on_progress)
         metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
         if target is not None:
             with open_checkpoint() as directory:
-                registered = log_and_register(job, target, Path(directory), metrics, fingerprint, sample_info)
+                registered = log_and_register(job, target, Path(directory), metrics, facts, metric_tags)
             finish_run(target, ok=True)
     except BaseException as error:
         if target is not None:

@@ -83,10 +83,17 @@ def evaluate(model_uri: str, overrides: tuple[str, ...], as_json: bool, tracking
     result = evaluate_model(model_uri, _tracking_uri(tracking_uri), pairs)
     for name, value in sorted(result.metrics.items()):
         click.echo(f"{name:<24}{value:.6g}")
+    if result.metric_model:
+        tags = result.metric_model
+        click.echo(
+            f"metric model: {tags['ganforge.metric_model']} ({tags['ganforge.metric_version']}, "
+            f"weights sha256 {tags['ganforge.metric_model_sha256'][:16]})"
+        )
     if result.version:
         click.echo(f"recorded on models:/{result.model_name}/{result.version}")
     if as_json:
-        click.echo(json.dumps(result.metrics, sort_keys=True))
+        metric_model = {key.removeprefix("ganforge."): value for key, value in result.metric_model.items()}
+        click.echo(json.dumps({**result.metrics, **metric_model}, sort_keys=True))
 
 
 @click.command()

@@ -10,7 +10,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from pydantic import BaseModel
@@ -19,6 +19,9 @@ from torch.utils.data import Dataset
 
 from ganforge.platform.gan.batch import Batch
 from ganforge.platform.gan.step import AdversarialStep, GanNets
+
+if TYPE_CHECKING:  # platform.metrics imports MetricSpec from here
+    from ganforge.platform.metrics.metric_model import MetricModel, MetricModelRecipe
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,28 @@ class Modality(ABC):
         """The adversarial step for `job`; override for a modality-specific objective."""
         return AdversarialStep(job.gan, nets, opt_g, opt_d, device)
 
+    def metric_model(self, dataset: Dataset, data_cfg: Any) -> MetricModelRecipe | None:
+        """How to train the learned model this modality's metrics need (None: they need none).
+
+        The platform trains it once per (data fingerprint, metric version), stores it in the
+        tracking store and hands the loaded copy to `evaluate` (platform/metrics/store.py).
+        """
+        return None
+
     @abstractmethod
     def evaluate(
-        self, generator: nn.Module, dataset: Dataset, model_cfg: Any, data_cfg: Any, seed: int
+        self,
+        generator: nn.Module,
+        dataset: Dataset,
+        model_cfg: Any,
+        data_cfg: Any,
+        seed: int,
+        scorer: MetricModel | None = None,
     ) -> dict[str, float]:
-        """Computes this modality's metrics (named as in `metrics`) for a generator."""
+        """Computes this modality's metrics (named as in `metrics`) for a generator.
+
+        `scorer` is the resolved `metric_model` (None when the modality declares none).
+        """
 
     @abstractmethod
     def tiny_config(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,8 @@ from ganforge.platform.errors import TrainingError
 from ganforge.platform.gan import AdversarialStep, GanNets, add_spectral_norm, make_ema_copy
 from ganforge.platform.gan.batch import map_batch
 from ganforge.platform.gan.ema import update_ema
+from ganforge.platform.metrics.jobs import job_metric_model
+from ganforge.platform.metrics.metric_model import MetricModel
 from ganforge.platform.modality import Modality, SampleArtifacts, get_modality
 from ganforge.platform.runners import checkpoint
 from ganforge.platform.runners.batches import ShardSampler, derive_seed
@@ -48,6 +50,8 @@ class _Parts:
     latents: torch.Generator
     stepper: AdversarialStep
     sample_info: dict[str, Any]
+    metric_model: Callable[[], MetricModel | None] | None = None
+    """Resolves (once, on first evaluation) the metric model the chief scores with."""
 
 
 def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
@@ -143,6 +147,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
     if stream:  # a restarted attempt (from a checkpoint, or from scratch) must not log steps twice
         stream.resume()
+    parts.metric_model = _metric_model_once(job, parts, target, stream)
     fixed_z = parts.modality.sample_latents(
         job.model, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
     ).to(device)
@@ -260,9 +265,27 @@ def _checkpoint_and_report(
     return report
 
 
+def _metric_model_once(
+    job: JobConfig, parts: _Parts, target: TrackingTarget | None, stream: MetricStream | None
+) -> Callable[[], MetricModel | None]:
+    """The metric model, resolved at the first evaluation only (most steps never evaluate); the
+    run is tagged with it, so `select` can tell which ruler its metrics were read with."""
+    resolved: list[MetricModel | None] = []
+
+    def metric_model() -> MetricModel | None:
+        if not resolved:
+            resolved.append(job_metric_model(job, parts.sampler.dataset, target.uri if target else None))
+            if stream and resolved[0] is not None:
+                stream.set_tags(resolved[0].tags())
+        return resolved[0]
+
+    return metric_model
+
+
 def _evaluate(job: JobConfig, parts: _Parts) -> dict[str, float]:
+    scorer = parts.metric_model() if parts.metric_model else None
     with _inference(evaluation_generator(job, parts)) as generator:
         values = parts.modality.evaluate(
-            generator, parts.sampler.dataset, job.model, job.data, job.train.seed
+            generator, parts.sampler.dataset, job.model, job.data, job.train.seed, scorer
         )
     return {name: float(value) for name, value in values.items()}

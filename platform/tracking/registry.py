@@ -72,11 +72,20 @@ def load_generator(model_uri: str, tracking_uri: str) -> LoadedGenerator:
     return LoadedGenerator(module=module, card=card, version=version)
 
 
-def record_metrics(tracking_uri: str, version: ModelVersion, metrics: dict[str, float], source: str) -> None:
-    """Stores recomputed metrics on a version as `metric.NAME` tags (what `select` ranks by)."""
+def record_metrics(
+    tracking_uri: str,
+    version: ModelVersion,
+    metrics: dict[str, float],
+    source: str,
+    tags: dict[str, str] | None = None,
+) -> None:
+    """Stores recomputed metrics on a version as `metric.NAME` tags (what `select` ranks by),
+    with `tags` naming the metric model they were computed with."""
     client = MlflowClient(tracking_uri=tracking_uri)
     for name, value in metrics.items():
         client.set_model_version_tag(version.name, version.version, f"metric.{name}", repr(float(value)))
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(version.name, version.version, key, value)
     client.set_model_version_tag(version.name, version.version, "metrics_source", source)
 
 

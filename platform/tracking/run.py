@@ -50,8 +50,10 @@ def git_commit() -> str:
     return f"{commit}-dirty" if dirty else commit
 
 
-def start_run(job: JobConfig, fingerprint: str, runner: str) -> TrackingTarget:
-    """Creates the MLflow run with flattened params, lineage tags and the resolved config."""
+def start_run(
+    job: JobConfig, fingerprint: str, runner: str, tags: dict[str, str] | None = None
+) -> TrackingTarget:
+    """Creates the MLflow run with flattened params, lineage (and `tags`) and the resolved config."""
     uri = tracking_uri(job.tracking)
     client = MlflowClient(tracking_uri=uri)
     experiment_id = ensure_experiment(client, uri, job.tracking)
@@ -62,6 +64,7 @@ def start_run(job: JobConfig, fingerprint: str, runner: str) -> TrackingTarget:
         "ganforge.git_commit": git_commit(),
         "ganforge.data_fingerprint": fingerprint,
         "ganforge.runner": runner,
+        **(tags or {}),
     }
     run = client.create_run(experiment_id, tags=tags)
     params = [Param(key, value[:MAX_PARAM_LENGTH]) for key, value in flatten(job.to_dict()).items()]

@@ -66,6 +66,14 @@ class MetricStream:
             retry, lambda: self._client.log_batch(self.target.run_id, metrics=metrics), "log metrics"
         )
 
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Tags the run (e.g. which metric model its metrics were computed with)."""
+        self._submit(
+            retry,
+            lambda: [self._client.set_tag(self.target.run_id, k, v) for k, v in tags.items()],
+            "tag the run",
+        )
+
     def log_samples(self, step: int, samples: SampleArtifacts, directory: Path) -> None:
         """Logs one batch of samples at `step`, then deletes `directory` (where its files are)."""
         if step <= self._logged_through:

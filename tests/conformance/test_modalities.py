@@ -13,6 +13,8 @@ from torch.utils.data._utils.collate import default_collate
 from ganforge.platform.config import load_job_dict
 from ganforge.platform.gan import GanNets
 from ganforge.platform.gan.batch import detach, samples_of
+from ganforge.platform.metrics.jobs import job_metric_model
+from ganforge.platform.metrics.metric_model import train_metric_model
 from ganforge.platform.modality import get_modality, modality_names
 
 NAMES = modality_names()
@@ -34,7 +36,7 @@ def _cases() -> list[tuple[str, int]]:
 
 
 @pytest.mark.parametrize(("name", "index"), _cases())
-def test_modality_contract(name: str, index: int, tmp_path: Path) -> None:
+def test_modality_contract(name: str, index: int, tmp_path: Path, home: Path) -> None:
     modality = get_modality(name)
     job = load_job_dict(modality.tiny_configs()[index], source=f"{name}.tiny_configs()[{index}]")
     assert job.modality == name
@@ -76,8 +78,13 @@ def test_modality_contract(name: str, index: int, tmp_path: Path) -> None:
     program = torch.export.export(g, (z,), dynamic_shapes=({0: torch.export.Dim("batch")},))
     assert samples_of(program.module()(z[:3])).shape[0] == 3
 
+    # A learned metric model is the same network however often it is trained: hashes agree.
+    recipe = modality.metric_model(dataset, job.data)
+    if recipe is not None:
+        assert train_metric_model(recipe)[1] == train_metric_model(recipe)[1]
+    scorer = job_metric_model(job, dataset, tracking_uri=None)
     with torch.no_grad():
-        metrics = modality.evaluate(g, dataset, job.model, job.data, seed=0)
+        metrics = modality.evaluate(g, dataset, job.model, job.data, 0, scorer)
     declared = {m.name for m in modality.metric_specs(job.data)}
     assert declared <= {m.name for m in modality.metrics}
     assert set(metrics) == declared
