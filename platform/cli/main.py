@@ -29,6 +29,9 @@ def cli() -> None:
     prefer_token_auth()  # before any command imports Ray (see platform/cluster/auth.py)
     # Resolved now: inside a Ray job the working directory can disappear once Ray is running.
     os.environ["GANFORGE_HOME"] = str(ganforge_home())
+    # MLflow logs store set-up at INFO ("Creating initial MLflow database tables..."): noise
+    # around the CLI's own lines, and it would break the one-line error of a bad input.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 
 @cli.command()

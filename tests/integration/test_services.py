@@ -159,3 +159,32 @@ def test_bad_input_to_registry_commands(services: dict, tmp_path: Path) -> None:
     unknown = run_cli("select", "--experiment", "nope", "--metric", "fid", "--mode", "min", env=env)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().splitlines() == ["error: experiment 'nope' does not exist"]
+
+
+@pytest.mark.parametrize("modality", ["image", "audio"])
+def test_evaluate_on_two_empty_homes_scores_with_the_one_stored_metric_model(
+    services: dict, tmp_path: Path, modality: str
+) -> None:
+    from ganforge.platform.modality import get_modality
+
+    raw = get_modality(modality).tiny_configs()[0]
+    raw["tracking"] = {"experiment": f"rulers-{modality}", "model_name": f"{modality}-ruler"}
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    outcome = _train(services, config)
+    uri = f"models:/{outcome['model_name']}/{outcome['model_version']}"
+    # The metric model was stored once, as a logged model, in the bucket behind the server.
+    assert any("/models/m-" in k and k.endswith("/weights.pt") for k in _bucket_keys(services))
+
+    scores = []
+    for name in ("node-a", "node-b"):  # two machines: nothing cached, only the server in common
+        env = {**services["env"], "MLFLOW_TRACKING_URI": services["tracking_uri"]}
+        env["GANFORGE_HOME"] = str(tmp_path / name)
+        result = run_cli("evaluate", uri, "--json", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        scores.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    a, b = scores
+    assert a["metric_model_sha256"] == b["metric_model_sha256"] and a["metric_model"].startswith("models:/m-")
+    for name in ("fid", "kid", "precision", "recall", "is_ratio", "quality"):
+        assert b[name] == pytest.approx(a[name], rel=0.01, abs=1e-9), name
+    assert outcome["metrics"]["fid"] == pytest.approx(a["fid"], rel=0.01)  # the run's own ruler
