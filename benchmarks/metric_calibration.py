@@ -298,19 +298,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="toy sizes, a smoke test; implies --no-write")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error("--seeds: expected at least 1")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    os.environ.setdefault("GANFORGE_HOME", tempfile.mkdtemp(prefix="ganforge-calibration-"))
     if args.threads:
         torch.set_num_threads(args.threads)
-    for name in args.only or SETS:
-        kind = SETS[name][1]
-        gen_steps = args.gen_steps_image if kind == "image" else args.gen_steps_audio
-        overrides = QUICK[kind] if args.quick else {}
-        start = time.perf_counter()
-        body = calibrate(name, overrides, QUICK_GEN_STEPS if args.quick else gen_steps, args.seeds)
-        print(body, f"{name}: {(time.perf_counter() - start) / 60:.1f} min", sep="\n", flush=True)
-        if not (args.quick or args.no_write):
-            write_section(f"Metric calibration: {name} (issue 13)", body)
+    # A fresh home (data sets and metric models built anew, removed afterwards) unless one is set.
+    with tempfile.TemporaryDirectory(prefix="ganforge-calibration-") as home:
+        os.environ.setdefault("GANFORGE_HOME", home)
+        for name in args.only or SETS:
+            run_set(name, args)
+
+
+def run_set(name: str, args: argparse.Namespace) -> None:
+    kind = SETS[name][1]
+    gen_steps = args.gen_steps_image if kind == "image" else args.gen_steps_audio
+    overrides = QUICK[kind] if args.quick else {}
+    start = time.perf_counter()
+    body = calibrate(name, overrides, QUICK_GEN_STEPS if args.quick else gen_steps, args.seeds)
+    print(body, f"{name}: {(time.perf_counter() - start) / 60:.1f} min", sep="\n", flush=True)
+    if not (args.quick or args.no_write):
+        write_section(f"Metric calibration: {name} (issue 13)", body)
 
 
 if __name__ == "__main__":

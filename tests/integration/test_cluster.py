@@ -70,6 +70,17 @@ def _stop_cluster(temp: str) -> None:
         time.sleep(2)
 
 
+def _second_node(cluster: dict) -> None:
+    """A second node joins for the last tests. Two nodes on one machine share Ray's session folder,
+    and the second node's runtime-env agent may delete a job's working directory from it, so
+    the job tests above run on the head alone (each node is its own set of processes either way)."""
+    if cluster.get("second_node"):
+        return
+    node = [f"--address={cluster['gcs']}", "--num-cpus=2", f"--dashboard-agent-listen-port={free_port()}"]
+    _ray_start(node, cluster["env"])
+    cluster["second_node"] = True
+
+
 def _job_file(tmp_path: Path, **overrides) -> Path:
     return toy_job_file(tmp_path, {"train.runner": "ray", **overrides})
 
@@ -143,11 +154,7 @@ def test_bad_input_submits_nothing(cluster: dict, tmp_path: Path) -> None:
 def test_killed_worker_on_the_cluster_is_replaced_and_history_has_no_gap(
     cluster: dict, tmp_path: Path
 ) -> None:
-    # A second node joins for this last test. Two nodes on one machine share Ray's session folder,
-    # and the second node's runtime-env agent may delete a job's working directory from it, so
-    # the job tests above run on the head alone (each node is its own set of processes either way).
-    node = [f"--address={cluster['gcs']}", "--num-cpus=2", f"--dashboard-agent-listen-port={free_port()}"]
-    _ray_start(node, cluster["env"])
+    _second_node(cluster)
     steps, home = 300, tmp_path / "home"
     config = _job_file(
         tmp_path,
@@ -172,3 +179,59 @@ def test_killed_worker_on_the_cluster_is_replaced_and_history_has_no_gap(
         outcome["run_id"], "loss_d"
     )
     assert sorted(m.step for m in history) == list(range(10, steps + 1, 10))
+
+
+# Runs `ganforge evaluate` (the library call) once on each node of the cluster, each node with its
+# own empty GANFORGE_HOME, and prints what each scored with and what it scored.
+SCORE_ON_EVERY_NODE = """
+import json, os, sys
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+@ray.remote(num_cpus=1)
+def score(model_uri, tracking_uri, home):
+    os.environ["GANFORGE_HOME"] = home
+    from ganforge.pipelines.evaluate import evaluate_model
+    result = evaluate_model(model_uri, tracking_uri)
+    return {"metrics": result.metrics, **result.metric_model}
+
+address, model_uri, tracking_uri, root = sys.argv[1:5]
+ray.init(address=address, log_to_driver=False)
+nodes = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
+refs = [
+    score.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(
+        model_uri, tracking_uri, f"{root}/home-{node[:8]}"
+    )
+    for node in nodes
+]
+print(json.dumps(ray.get(refs)))
+"""
+
+
+def test_every_node_scores_one_generator_with_the_same_metric_model(cluster: dict, tmp_path: Path) -> None:
+    _second_node(cluster)
+    from ganforge.modalities.image import MODALITY
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    raw = MODALITY.tiny_configs()[1]
+    config = tmp_path / "image.yaml"
+    config.write_text(json.dumps(raw))  # JSON is YAML
+    env = {"MLFLOW_TRACKING_URI": store, "GANFORGE_HOME": str(tmp_path / "driver-home")}
+    trained = run_cli("train", str(config), "--json", env=env, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    outcome = json.loads(trained.stdout.strip().splitlines()[-1])
+    script = tmp_path / "score.py"
+    script.write_text(SCORE_ON_EVERY_NODE)
+    model_uri = f"models:/{outcome['model_name']}/{outcome['model_version']}"
+    scored = subprocess.run(
+        [sys.executable, str(script), cluster["gcs"], model_uri, store, str(tmp_path)],
+        env=cluster["env"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    per_node = json.loads(scored.stdout.strip().splitlines()[-1])
+    assert len(per_node) == 2
+    a, b = per_node
+    assert a["ganforge.metric_model_sha256"] == b["ganforge.metric_model_sha256"]
+    assert a["metrics"] == b["metrics"]  # identical, not merely close
+    homes = sorted(p.name for p in tmp_path.glob("home-*"))
+    assert len(homes) == 2  # each node filled its own cache from the store
