@@ -39,6 +39,14 @@ def _never_trained(recipe: MetricModelRecipe) -> MetricModelRecipe:
     return replace(recipe, train=refuse)
 
 
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real MLflow SQLite store of its own, and an empty GANFORGE_HOME."""
+    monkeypatch.chdir(tmp_path)  # a plain SQLite URI puts artifacts under ./mlruns
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home"))
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
 def test_training_is_deterministic_and_the_seed_changes_it() -> None:
     recipe = _recipe()
     assert train_metric_model(recipe)[1] == train_metric_model(recipe)[1]
@@ -47,12 +55,10 @@ def test_training_is_deterministic_and_the_seed_changes_it() -> None:
     assert train_metric_model(other)[1] != train_metric_model(recipe)[1]
 
 
-def test_stored_once_and_loaded_by_every_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
-    (tmp_path / "store").mkdir()
-    monkeypatch.chdir(tmp_path)  # a plain SQLite URI puts artifacts under ./mlruns
-    recipe = _recipe()
-    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home-a"))
+def test_stored_once_and_loaded_by_every_home(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, recipe = store, _recipe()
     first = resolve_metric_model(recipe, uri)
     assert first.uri is not None and first.uri.startswith("models:/m-")
     monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home-b"))  # an empty cache: another node
@@ -81,12 +87,8 @@ def test_a_damaged_cache_is_replaced_by_the_stored_copy(
     assert again.sha256 == first.sha256
 
 
-def test_a_pin_that_does_not_exist_or_does_not_fit_is_a_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home"))
+def test_a_pin_that_does_not_exist_or_does_not_fit_is_a_config_error(store: str) -> None:
+    uri = store
     stored = resolve_metric_model(_recipe(), uri)
     with pytest.raises(ConfigError, match=r"^data\.eval\.metric_model = models:/m-0+: no such metric model"):
         resolve_metric_model(_recipe(), uri, pinned="models:/m-" + "0" * 32)
