@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import zipfile
 from functools import cache
 from pathlib import Path
 
@@ -186,10 +187,15 @@ def _read_folder(root: Path, size: int, channels: int) -> tuple[torch.Tensor, to
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a .npz file")
+    if path.is_file() and not zipfile.is_zipfile(path):
+        # numpy would take it for a pickle and suggest allow_pickle: not what the user needs
+        raise DataError(f"{path}: not a valid .npz file")
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {key: stored[key] for key in stored.files}
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: cannot read .npz arrays ({error})") from None
 
 

@@ -9,11 +9,14 @@ typo such as `tokenizer` on a sines job fails before anything starts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ganforge.platform.config.schema import StrictModel
+from ganforge.platform.config.schema import JobSection, StrictModel
+
+if TYPE_CHECKING:
+    from ganforge.platform.config.schema import JobConfig
 
 Kind = Literal["tokens", "series"]
 TOKEN_DATASETS = ("oracle", "text", "token_ids")
@@ -105,6 +108,8 @@ class SequenceData(StrictModel):
     def _existing_file(cls, path: Path | None) -> Path | None:
         if path is None:
             return None
+        if path.is_dir():
+            raise ValueError("is a directory, expected a file")
         if not path.is_file():
             raise ValueError("no such file")
         return path.resolve()  # Ray workers may run in another working directory
@@ -130,7 +135,7 @@ class SequenceData(StrictModel):
         return self.kind == "tokens"
 
 
-class SequenceModel(StrictModel):
+class SequenceModel(JobSection):
     """Networks and training method. Defaults follow SeqGAN (tokens) and TimeGAN (series)."""
 
     method: Literal["mle", "seqgan", "gumbel", "timegan", "convgan"] = "seqgan"
@@ -191,6 +196,10 @@ class SequenceModel(StrictModel):
             raise ValueError("no such weights file or checkpoint folder (with state.pt)")
         return path.resolve()
 
+    def check_job(self, job: JobConfig) -> None:
+        if isinstance(job.data, SequenceData):
+            check_model(self, job.data)  # its ConfigError is a ValueError: pydantic reports it
+
     @property
     def is_series(self) -> bool:
         return self.method in SERIES_METHODS
@@ -206,7 +215,8 @@ class SequenceModel(StrictModel):
 
 
 def check_model(model: SequenceModel, data: SequenceData) -> None:
-    """Checks what only the two sections together can tell (the platform validates them apart).
+    """Checks what only the two sections together can tell: at load time (`SequenceModel.check_job`)
+    and again by the builders, which may be handed sections that were validated apart.
 
     Raises:
         ConfigError: naming the model key that does not fit the data.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ganforge.platform.config.schema import StrictModel
+from ganforge.platform.config.schema import JobSection, StrictModel
+
+if TYPE_CHECKING:
+    from ganforge.platform.config.schema import JobConfig
 
 Point = tuple[float, float]
 
@@ -31,6 +34,8 @@ class ToyData(StrictModel):
     def _existing_points_file(cls, path: Path | None) -> Path | None:
         if path is None:
             return None
+        if path.is_dir():
+            raise ValueError("is a directory, expected a .npy or .csv file")
         if not path.is_file():
             raise ValueError("no such file")
         if path.suffix.lower() not in {".npy", ".csv"}:
@@ -44,7 +49,7 @@ class ToyData(StrictModel):
         return self
 
 
-class ToyModel(StrictModel):
+class ToyModel(JobSection):
     """MLP generator and discriminator as in the PacGAN / VEEGAN mixture experiments."""
 
     latent_dim: Annotated[int, Field(ge=1, le=1024)] = 2
@@ -55,3 +60,10 @@ class ToyModel(StrictModel):
     d_layers: Annotated[int, Field(ge=1, le=16)] = 3
     pack: Annotated[int, Field(ge=1, le=16)] = 1
     """PacGAN packing: D judges `pack` samples jointly (batch size must be a multiple)."""
+
+    def check_job(self, job: JobConfig) -> None:
+        if job.train.batch_size % self.pack:
+            raise ValueError(
+                f"model.pack = {self.pack} does not divide train.batch_size = {job.train.batch_size} "
+                "(D judges the batch in packs of that many samples)"
+            )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,6 +15,7 @@ from ganforge.platform.errors import DataError
 
 RING8_SIGMA = 0.01
 GRID25_SIGMA = 0.05
+NPY_MAGIC = b"\x93NUMPY"  # the first bytes of every .npy file
 
 
 def mode_centres(cfg: ToyData) -> np.ndarray:
@@ -36,11 +39,10 @@ def _read_points(cfg: ToyData) -> np.ndarray:
     path = cfg.path
     assert path is not None  # the config validator guarantees it
     try:
-        if path.suffix.lower() == ".npy":
-            points = np.load(path, allow_pickle=False)
-        else:
-            points = np.loadtxt(path, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as error:
+        points = _read_npy(path) if path.suffix.lower() == ".npy" else _read_csv(path)
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError) as error:
         raise DataError(f"{path}: cannot read points ({error})") from None
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
         raise DataError(f"{path}: expected an (N, 2) array of points, got shape {points.shape}")
@@ -48,6 +50,41 @@ def _read_points(cfg: ToyData) -> np.ndarray:
         row = int(np.argwhere(~np.isfinite(points))[0][0])
         raise DataError(f"{path}: row {row + 1} holds a NaN or infinite value")
     return points
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    with path.open("rb") as handle:
+        if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
+            # numpy would take it for a pickle and suggest allow_pickle: not what the user needs
+            raise DataError(f"{path}: not a valid .npy file")
+    return np.load(path, allow_pickle=False)
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """Two numeric columns; errors name the file's own 1-based line (blank and # lines skipped)."""
+    rows: list[list[float]] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for line, row in enumerate(csv.reader(handle), start=1):
+            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            if len(row) != 2:
+                raise DataError(f"{path}: line {line}: {len(row)} columns, expected 2 (x, y)")
+            rows.append(
+                [_number(cell, f"{path}: line {line}, column {column}") for column, cell in enumerate(row, 1)]
+            )
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def _number(cell: str, where: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(
+            f"{where}: {cell.strip()!r} is not a number (expected two numeric columns and no header line)"
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {cell.strip()!r} is NaN or infinite")
+    return value
 
 
 def load_points(cfg: ToyData) -> TensorDataset:

@@ -107,16 +107,32 @@ def load_job_file(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Reads a YAML mapping, turning a missing file or a syntax error into a ConfigError."""
+    """Reads a YAML mapping (UTF-8, each key once), turning every problem into a one-line ConfigError."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02X} at line {line}); save it as UTF-8"
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: plain data only
+    except DuplicateKeyError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        raise ConfigError(
+            f"{path}: not YAML text (control character 0x{error.character:02X} at line {line})"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -125,6 +141,51 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
     return raw
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice (plain PyYAML silently keeps the last value)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in any mapping of the document, at any depth.
+
+    The check walks the composed document before it is constructed, so each message can name
+    the full key path (`gan.g_opt.lr`) and both lines. Merge keys (`<<: *base`) are not
+    duplicates: a key written beside a merge overrides the merged one, as YAML intends.
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _refuse_duplicate_keys(node, "", set())
+        return super().construct_document(node)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _refuse_duplicate_keys(node: yaml.Node, path: str, seen: set[int]) -> None:
+    if id(node) in seen:  # an alias of a node already checked (anchors may even recurse)
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _refuse_duplicate_keys(item, f"{path}[{index}]", seen)
+    elif isinstance(node, yaml.MappingNode):
+        first_line: dict[tuple[str, str], int] = {}  # (tag, text): `1` and "1" are different keys
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                _refuse_duplicate_keys(value_node, path, seen)
+                continue
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "<complex key>"
+            key_path = f"{path}.{name}" if path else str(name)
+            if isinstance(key_node, yaml.ScalarNode):
+                key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+                if key in first_line:
+                    first = first_line[key]
+                    lines = f"lines {first} and {line}" if first != line else f"twice on line {line}"
+                    raise DuplicateKeyError(f"duplicate key {key_path} ({lines})")
+                first_line[key] = line
+            _refuse_duplicate_keys(value_node, key_path, seen)
 
 
 def describe_validation_error(error: ValidationError, model_type: type[BaseModel]) -> str:
@@ -138,6 +199,9 @@ def describe_validation_error(error: ValidationError, model_type: type[BaseModel
         message = f"{path}: unknown key" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
     elif first["type"] == "missing":
         message = f"{path}: missing required key"
+    elif first["type"] == "value_error" and not loc:
+        # A whole-job check (JobConfig's cross-section rules): its message names its own keys.
+        message = str(first["ctx"]["error"])
     elif first["type"] == "value_error":
         # Our own validators' messages, without pydantic's "Value error, " prefix.
         message = f"{path} = {first['input']!r}: {first['ctx']['error']}"

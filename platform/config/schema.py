@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -16,9 +16,22 @@ PositiveInt = Annotated[int, Field(ge=1)]
 
 
 class StrictModel(BaseModel):
-    """Base of every config section: unknown keys refused, instances immutable."""
+    """Base of every config section: unknown keys refused, instances immutable, and every float
+    finite (`.inf` and `.nan` are refused wherever a float is expected, e.g. a learning rate)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class JobSection(StrictModel):
+    """Base a modality's `data` or `model` config may use to check itself against the whole job.
+
+    Each section is validated on its own; rules that join two sections (a packed discriminator
+    needs a batch size that `pack` divides) go in `check_job`, which JobConfig calls once every
+    section is valid: at load time, before anything starts.
+    """
+
+    def check_job(self, job: JobConfig) -> None:
+        """Raises ValueError, naming both keys and their values, where this section does not fit `job`."""
 
 
 class OptimizerConfig(StrictModel):
@@ -117,6 +130,13 @@ class JobConfig(StrictModel):
     gan: GanConfig = GanConfig()
     train: TrainConfig = TrainConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def _sections_fit(self) -> JobConfig:
+        for section in (self.data, self.model):
+            if isinstance(section, JobSection):
+                section.check_job(self)
+        return self
 
     @property
     def model_name(self) -> str:
