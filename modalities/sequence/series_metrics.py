@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.platform.metrics.metric_model import deterministic_training
 from ganforge.platform.modality import MetricSpec
 
 SERIES_METRICS = (
@@ -130,7 +131,12 @@ def repeated(score: Callable[[int], float], seed: int, repeats: int) -> tuple[fl
     Returns:
         The mean and the sample standard deviation (ddof=1; 0.0 for a single repetition).
     """
-    values = [score(seed + r) for r in range(repeats)]
+    values = []
+    for r in range(repeats):
+        # The platform's conditions for learned scorers: seeded, deterministic kernels, one thread
+        # (another thread count sums in another order, and the score would differ by machine).
+        with deterministic_training(seed + r):
+            values.append(score(seed + r))
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return statistics.fmean(values), sd
 

@@ -51,7 +51,7 @@ def test_text_job_trains_and_decodes_generated_text(tmp_path: Path) -> None:
     raw["tracking"] = {"enabled": False}
     job = load_job_dict(raw)
     metrics, checkpoint = run_local(job, tmp_path / "ckpt")
-    assert {"heldout_nll", "bleu4", "self_bleu4"} == {
+    assert {"heldout_nll", "bleu4", "self_bleu4", "quality"} == {
         k for k in metrics if k in {m.name for m in MODALITY.metrics}
     }
     assert (checkpoint / "state.pt").is_file()
