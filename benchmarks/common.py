@@ -7,6 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
 from ganforge.platform.config import JobConfig, load_job_file
 from ganforge.platform.runners.local import run_local
 
@@ -14,8 +16,13 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def load_untracked(config: str, overrides: dict) -> JobConfig:
-    """A job from a shipped config, with tracking off so only training is measured."""
-    return load_job_file(config, {"tracking.enabled": False, **overrides})
+    """A job from a shipped config, with tracking off so only training is measured.
+
+    A local run uses `train.cpus_per_worker` torch threads; here that is this process's thread
+    count (what each benchmark reports and `--threads` sets), unless an override says otherwise.
+    """
+    threads = {"train.cpus_per_worker": torch.get_num_threads()}
+    return load_job_file(config, {"tracking.enabled": False, **threads, **overrides})
 
 
 def train_local(job: JobConfig) -> dict[str, float]:

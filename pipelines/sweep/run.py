@@ -69,7 +69,7 @@ def _tuner(loaded: LoadedSweep, path: Path, sweep_runs: dict[str, str] | None, r
             stop=DivergenceStopper(sweep.divergence, sweep.stop.time_s, sweep_runs),
             # A failed trial is a result of the sweep (e.g. diverged), not something to retry.
             failure_config=tune.FailureConfig(max_failures=0),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=job.train.keep_checkpoints),
             verbose=0,
         ),
     )

@@ -88,8 +88,12 @@ class TrainConfig(StrictModel):
     """`ray`: Ray Train TorchTrainer; `local`: the same loop in this process."""
     use_gpu: bool = False
     cpus_per_worker: PositiveInt = 1
-    """CPUs Ray reserves for each worker (Ray sets the worker's torch thread count from it)."""
+    """CPUs Ray reserves for each worker (Ray sets the worker's torch thread count from it); a
+    local run sets this process's torch thread count from it too, for the run only."""
     checkpoint_every: PositiveInt = 500
+    keep_checkpoints: PositiveInt = 3
+    """How many of the latest checkpoints a run keeps; older ones are deleted, the final one always
+    stays. The local runner prunes its folder; Ray Train gets it as `CheckpointConfig(num_to_keep)`."""
     log_every: PositiveInt = 50
     sample_every: Annotated[int, Field(ge=0)] = 500
     """Write a sample artifact every k steps (0: only at the end)."""

@@ -115,7 +115,7 @@ def run_ray_train(
             storage_path=storage,
             storage_filesystem=filesystem,
             failure_config=FailureConfig(max_failures=job.train.max_failures),
-            checkpoint_config=CheckpointConfig(num_to_keep=2),
+            checkpoint_config=CheckpointConfig(num_to_keep=job.train.keep_checkpoints),
             callbacks=callbacks,
         ),
         resume_from_checkpoint=resume_from,
