@@ -24,7 +24,7 @@ from ganforge.platform.tracking.model import (
     delete_version,
     log_generator,
 )
-from ganforge.platform.tracking.run import config_hash, finish_run, git_commit, start_run
+from ganforge.platform.tracking.run import config_hash, finish_run, ganforge_version, git_commit, start_run
 from ganforge.platform.tracking.store import apply_s3_endpoint, check_reachable, ganforge_home, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
@@ -125,6 +125,7 @@ def log_and_register(
         "config_hash": config_hash(job),
         "data_fingerprint": facts.fingerprint,
         "git_commit": git_commit(),
+        "ganforge_version": ganforge_version(),
         **metric_tags,
     }
     card = GeneratorCard(job=job.to_dict(), samples=facts.sample_info, lineage=lineage)

@@ -2,13 +2,15 @@
 
 Ray's runtime_env `py_modules` installs a .whl with `pip install --target`, which would also
 install every dependency (torch included) into the job's folder. The cluster image already has
-them (infra/docker), so the wheel is built without its `Requires-Dist` lines.
+them (infra/docker), so the wheel is built without its `Requires-Dist` lines. It gains a
+build-info file naming the commit it was built from: the cluster has no checkout to ask.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import subprocess
 import sys
 import zipfile
@@ -48,7 +50,9 @@ def build_wheel(out_dir: Path) -> Path:
     if done.returncode != 0 or not wheels:
         reason = (done.stderr.strip().splitlines() or ["no wheel produced"])[-1]
         raise SubmitError(f"building the ganforge wheel failed: {reason}")
-    return strip_requirements(wheels[-1])
+    from ganforge.platform.tracking.run import BUILD_INFO_NAME, build_info  # MLflow only when building
+
+    return strip_requirements(wheels[-1], {BUILD_INFO_NAME: json.dumps(build_info()).encode()})
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -56,19 +60,24 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def strip_requirements(wheel: Path) -> Path:
-    """Rewrites the wheel without `Requires-Dist` metadata (and with RECORD updated to match)."""
+def strip_requirements(wheel: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """Rewrites the wheel without `Requires-Dist` metadata, plus the `extra` files (path -> bytes),
+    with RECORD updated to match."""
     with zipfile.ZipFile(wheel) as source:
         items = {info.filename: source.read(info) for info in source.infolist()}
+    extra = extra or {}
+    added = [name for name in extra if name not in items]
+    items.update(extra)
     metadata_name = next(name for name in items if name.endswith(".dist-info/METADATA"))
     record_name = next(name for name in items if name.endswith(".dist-info/RECORD"))
     lines = items[metadata_name].decode().splitlines(keepends=True)
     items[metadata_name] = "".join(line for line in lines if not line.startswith("Requires-Dist:")).encode()
     record = [
-        _record_line(name, data) if name == metadata_name else line
+        _record_line(name, data) if name == metadata_name or name in extra else line
         for line in items[record_name].decode().splitlines()
         for name, data in [(line.split(",")[0], items.get(line.split(",")[0], b""))]
     ]
+    record += [_record_line(name, extra[name]) for name in added]
     items[record_name] = ("\n".join(record) + "\n").encode()
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in items.items():

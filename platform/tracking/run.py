@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Param, RunStatus, RunTag
@@ -32,22 +34,117 @@ def config_hash(job: JobConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def git_commit() -> str:
-    """The checkout's commit (with `-dirty` when it has changes), or `unknown` outside git."""
+# Written into wheels that `ganforge submit` builds (platform/cluster/wheel.py): the commit of the
+# checkout they were built from. A source checkout has none and asks git instead.
+BUILD_INFO = Path(__file__).resolve().parents[1] / "build_info.json"
+BUILD_INFO_NAME = "ganforge/platform/build_info.json"  # its path inside a wheel
+UNKNOWN = "unknown"
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    """`git -C folder ARGS`'s output, or None when git is missing or fails (not a work tree...)."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=5, check=True
+        )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{commit}-dirty" if dirty else commit
+        return None
+    return done.stdout.strip()
+
+
+def _head(folder: Path) -> tuple[str, bool] | None:
+    """(HEAD commit, has uncommitted changes to tracked files) of the work tree holding `folder`."""
+    commit = _git(folder, "rev-parse", "--verify", "HEAD")
+    dirty = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    if not commit or dirty is None:
+        return None  # outside git, or a repository without a commit yet
+    return commit, bool(dirty)
+
+
+def _named(state: tuple[str, bool]) -> str:
+    return f"{state[0]}-dirty" if state[1] else state[0]
+
+
+def _source_root() -> Path | None:
+    """The top of the git checkout this module was imported from, if it is one.
+
+    An installed copy that merely sits inside someone's repository (a venv in a project) is not
+    tracked there: only a work tree that tracks this very file is ganforge's source."""
+    here = Path(__file__).resolve()
+    if _git(here.parent, "ls-files", "--error-unmatch", "--", here.name) is None:
+        return None
+    top = _git(here.parent, "rev-parse", "--show-toplevel")
+    return Path(top).resolve() if top else None
+
+
+def _source_state() -> tuple[str, bool] | None:
+    """The commit of ganforge's own checkout, asked of git in its folder (not the working directory)."""
+    root = _source_root()
+    return _head(root) if root else None
+
+
+def read_build_info() -> dict[str, Any] | None:
+    """The build-info file shipped in a submitted wheel, or None (a checkout, or a damaged file)."""
+    try:
+        info = json.loads(BUILD_INFO.read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and isinstance(info.get("commit"), str) else None
+
+
+def code_commit() -> str:
+    """The commit of the ganforge code that runs (`<sha>` or `<sha>-dirty`), wherever it runs from.
+
+    A wheel built by `ganforge submit` carries it in its build-info file; a source checkout is asked
+    with git in its own folder, never the working directory. `unknown` for any other install."""
+    info = read_build_info()
+    if info is not None:
+        return _named((info["commit"], bool(info.get("dirty"))))
+    state = _source_state()
+    return _named(state) if state else UNKNOWN
+
+
+git_commit = code_commit  # the old name, kept for callers (lineage in pipelines/train/job.py)
+
+
+def ganforge_version() -> str:
+    """The installed ganforge's version (as its metadata says; the build-info file's otherwise)."""
+    try:
+        return metadata.version("ganforge")
+    except metadata.PackageNotFoundError:
+        info = read_build_info() or {}
+        return str(info.get("version", UNKNOWN))
+
+
+def build_info() -> dict[str, Any]:
+    """What a wheel built now from this checkout records about itself (see `BUILD_INFO`)."""
+    state = _source_state()
+    commit, dirty = state if state else (UNKNOWN, False)
+    return {"version": ganforge_version(), "commit": commit, "dirty": dirty}
+
+
+def user_commit() -> str | None:
+    """The commit of the user's own repository (the working directory's), if it is one.
+
+    None outside a git work tree, before its first commit, and in ganforge's own checkout (whose
+    commit is `code_commit`)."""
+    cwd = Path.cwd()
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    if not top:
+        return None
+    if Path(top).resolve() == _source_root():
+        return None
+    state = _head(cwd)
+    return _named(state) if state else None
+
+
+def provenance_tags() -> dict[str, str]:
+    """Run tags naming the code that ran: its commit, its version, and the user's repository commit."""
+    tags = {"ganforge.git_commit": code_commit(), "ganforge.version": ganforge_version()}
+    user = user_commit()
+    if user:
+        tags["ganforge.user_commit"] = user
+    return tags
 
 
 def start_run(
@@ -61,7 +158,7 @@ def start_run(
         "mlflow.runName": job.name,
         "ganforge.modality": job.modality,
         "ganforge.config_hash": config_hash(job),
-        "ganforge.git_commit": git_commit(),
+        **provenance_tags(),
         "ganforge.data_fingerprint": fingerprint,
         "ganforge.runner": runner,
         **(tags or {}),

@@ -8,7 +8,7 @@ from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.config.schema import JobConfig, TrackingConfig
-from ganforge.platform.tracking.run import MAX_PARAM_LENGTH, config_hash, flatten, git_commit
+from ganforge.platform.tracking.run import MAX_PARAM_LENGTH, config_hash, flatten, provenance_tags
 from ganforge.platform.tracking.store import ensure_experiment, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
@@ -21,7 +21,7 @@ def open_parent_run(tracking: TrackingConfig, name: str, sweep_dict: dict[str, A
     uri = tracking_uri(tracking)
     client = MlflowClient(tracking_uri=uri)
     experiment_id = ensure_experiment(client, uri, tracking)
-    tags = {"mlflow.runName": name, "ganforge.kind": "sweep", "ganforge.git_commit": git_commit()}
+    tags = {"mlflow.runName": name, "ganforge.kind": "sweep", **provenance_tags()}
     run = client.create_run(experiment_id, tags=tags)
     params = [Param(f"sweep.{k}", v[:MAX_PARAM_LENGTH]) for k, v in flatten(sweep_dict).items()]
     client.log_batch(run.info.run_id, params=params[:100])
