@@ -154,7 +154,7 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
     """
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         apply_s3_endpoint(job.tracking)
-        check_reachable(tracking_uri(job.tracking))
+        check_reachable(tracking_uri(job.tracking, create=False))
     facts = inspect_data(job)
     job, metric_tags = pin_job_metric_model(job, facts)
     target = None

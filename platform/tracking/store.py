@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+from pathlib import Path
 
+import mlflow
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.config.schema import TrackingConfig
@@ -11,16 +16,83 @@ from ganforge.platform.errors import TrackingError
 from ganforge.platform.home import ganforge_home
 
 
-def local_store() -> tuple[str, str]:
-    """(tracking URI, artifact root) of the embedded SQLite store."""
+def _local_paths() -> tuple[Path, str, str]:
+    """(home, tracking URI, artifact root) of the embedded store, without touching it."""
     home = ganforge_home()
+    return home, f"sqlite:///{home / 'mlflow.db'}", (home / "mlartifacts").as_uri()
+
+
+def local_store() -> tuple[str, str]:
+    """(tracking URI, artifact root) of the embedded SQLite store, created and migrated.
+
+    Every MLflow client of the embedded store gets its URI here, so the first touch of a fresh
+    store always goes through `_initialise_local_store` and its file lock.
+    """
+    home, uri, artifact_root = _local_paths()
     home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'mlflow.db'}", (home / "mlartifacts").as_uri()
+    _initialise_local_store(home, uri, artifact_root)
+    return uri, artifact_root
 
 
-def tracking_uri(cfg: TrackingConfig) -> str:
-    """The config's URI, else MLFLOW_TRACKING_URI, else the embedded SQLite store."""
-    return cfg.uri or os.environ.get("MLFLOW_TRACKING_URI") or local_store()[0]
+def _initialise_local_store(home: Path, uri: str, artifact_root: str) -> None:
+    """Creates or upgrades the SQLite database once, under an exclusive lock.
+
+    Several jobs started at the same moment on a fresh home would otherwise all run MLflow's
+    table creation and alembic migrations at once, and all but one fail half-way. The holder of
+    `.mlflow.db.lock` does the work and writes a marker naming the MLflow version; later calls
+    see the marker and return without locking.
+    """
+    database, marker = home / "mlflow.db", home / ".mlflow.db.ready"
+    if _is_ready(database, marker):
+        return
+    with open(home / ".mlflow.db.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if _is_ready(database, marker):  # another job did it while we waited
+            return
+        _create_or_upgrade(database, uri, artifact_root)
+        partial = marker.with_name(f"{marker.name}.{os.getpid()}")
+        partial.write_text(mlflow.__version__)
+        partial.replace(marker)  # atomic: a reader sees no marker or a whole one
+
+
+def _is_ready(database: Path, marker: Path) -> bool:
+    try:
+        return database.is_file() and marker.read_text() == mlflow.__version__
+    except OSError:
+        return False
+
+
+def _create_or_upgrade(database: Path, uri: str, artifact_root: str) -> None:
+    """Runs MLflow's table creation (a fresh file) or its migrations (a store written by an
+    older MLflow, backed up first), then opens the store once: that checks the schema and
+    creates the default experiment, the tracking and registry tables being in one file."""
+    from mlflow.store.db import utils as db_utils
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    if database.is_file():
+        engine = db_utils.create_sqlalchemy_engine(uri)
+        try:
+            found = db_utils._get_schema_version(engine)
+            if found is not None and found != db_utils._get_latest_schema_revision():
+                shutil.copy2(database, database.with_name(f"mlflow.db.before-{found}"))
+                db_utils._upgrade_db(engine)
+        finally:
+            engine.dispose()
+    SqlAlchemyStore(uri, artifact_root)
+
+
+def tracking_uri(cfg: TrackingConfig, *, create: bool = True) -> str:
+    """The config's URI, else MLFLOW_TRACKING_URI, else the embedded SQLite store.
+
+    Args:
+        cfg: the job's or sweep's tracking section.
+        create: False gives the embedded store's URI without creating it, for a check that
+            opens no client (`check_reachable`); an MLflow client must get a created one.
+    """
+    chosen = cfg.uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if chosen:
+        return chosen
+    return local_store()[0] if create else _local_paths()[1]
 
 
 def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> str:
@@ -29,11 +101,20 @@ def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> st
     experiment = client.get_experiment_by_name(cfg.experiment)
     if experiment is not None:
         return experiment.experiment_id
-    store_uri, artifact_root = local_store()
+    _, store_uri, artifact_root = _local_paths()
     location = cfg.artifact_location
     if location is None and uri == store_uri:
         location = f"{artifact_root}/{cfg.experiment}"
-    return client.create_experiment(cfg.experiment, artifact_location=location)
+    try:
+        return client.create_experiment(cfg.experiment, artifact_location=location)
+    except MlflowException as error:
+        # Another job created it between our look and our create: use theirs.
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        experiment = client.get_experiment_by_name(cfg.experiment)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
 
 
 def apply_s3_endpoint(cfg: TrackingConfig) -> None:
