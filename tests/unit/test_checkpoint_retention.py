@@ -13,6 +13,7 @@ from ganforge.platform.config import ConfigError, apply_overrides, load_job_dict
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.local import prune_checkpoints, run_local
+from tests.unit.test_resume import _losses  # one way to record a run's losses per step
 
 
 def _job(steps: int, **extra: Any) -> JobConfig:
@@ -33,17 +34,6 @@ def _job(steps: int, **extra: Any) -> JobConfig:
 
 def _names(root: Path) -> list[str]:
     return sorted(path.name for path in root.iterdir())
-
-
-def _losses(job: JobConfig, root: Path, resume_from: Path | None = None) -> dict[int, tuple[float, float]]:
-    seen: dict[int, tuple[float, float]] = {}
-    run_local(
-        job,
-        root,
-        on_progress=lambda s, m: seen.__setitem__(s, (m["loss_d"], m["loss_g"])),
-        resume_from=resume_from,
-    )
-    return seen
 
 
 def test_local_run_keeps_only_the_last_checkpoints_and_the_final_one(tmp_path: Path) -> None:
