@@ -14,6 +14,7 @@ from ganforge.pipelines.sweep.outcome import SweepOutcome
 from ganforge.pipelines.sweep.summary import summarise, trial_summaries
 from ganforge.pipelines.train.job import inspect_data, pin_job_metric_model
 from ganforge.platform.cluster.connect import connect
+from ganforge.platform.cluster.resources import ResourceRequest, require_resources
 from ganforge.platform.config.loading import apply_overrides
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.metrics.jobs import pinned_uri
@@ -103,13 +104,15 @@ def _pin_metric_model(loaded: LoadedSweep) -> LoadedSweep:
 def run_sweep(loaded: LoadedSweep, resume: bool = False, address: str | None = None) -> SweepOutcome:
     """Runs (or resumes) the sweep; returns every trial's outcome and the registered best."""
     path = _experiment_dir(loaded, resume)
+    # Before the sweep's MLflow run: a trial no node can hold is refused now, not waited on forever.
+    connect(address)
+    require_resources(ResourceRequest.for_trial(loaded.sweep.resources))
     sweep_runs = _open_tracking(loaded, path, resume)
     if not resume and sweep_runs is None:
         path.mkdir(parents=True, exist_ok=True)
         (path / STATE_FILE).write_text(json.dumps({"tracking": None}))
     if sweep_runs is not None:
         loaded = _pin_metric_model(loaded)
-    connect(address)
     results = _tuner(loaded, path, sweep_runs, resume).fit()
     trials = trial_summaries(loaded, results, sweep_runs)
     return summarise(loaded, path, results, trials, sweep_runs)

@@ -12,11 +12,13 @@ import torch
 from torch.utils.data import Dataset
 
 from ganforge.platform.cluster.connect import connect
+from ganforge.platform.cluster.resources import ResourceRequest, require_resources
 from ganforge.platform.config.schema import JobConfig
-from ganforge.platform.errors import DataError, GanforgeError, TrainingError
+from ganforge.platform.errors import ConfigError, DataError, GanforgeError, TrainingError
 from ganforge.platform.metrics.jobs import job_metric_model, pin_metric_model
 from ganforge.platform.modality import get_modality
 from ganforge.platform.runners.checkpoint import load_state
+from ganforge.platform.runners.interrupt import SigintWatch
 from ganforge.platform.runners.local import run_local
 from ganforge.platform.tracking.model import (
     GeneratorCard,
@@ -150,31 +152,52 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
     """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
 
     Raises:
-        GanforgeError: bad data, unreachable tracking, or a failed/diverged training run.
+        GanforgeError: bad data, unreachable tracking or Ray, resources the Ray cluster can never
+            provide (ConfigError), or a failed/diverged training run.
+        KeyboardInterrupt: Ctrl-C, with either runner (the run is marked FAILED).
     """
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         apply_s3_endpoint(job.tracking)
         check_reachable(tracking_uri(job.tracking, create=False))
     facts = inspect_data(job)
+    if job.train.runner == "ray" or job.train.workers > 1:
+        # Before any MLflow run (and before a metric model is trained): a job the cluster can never
+        # hold is refused within seconds and leaves nothing behind, where Ray would wait forever.
+        try:
+            connect(address)
+        except ValueError as error:  # e.g. an HTTP address: Ray explains over several lines
+            raise ConfigError(f"{str(error).split('. ')[0]} (give HOST:6379 or ray://HOST:10001)") from None
+        except Exception as error:
+            what = f"Ray cluster at {address} is unreachable" if address else "the local Ray could not start"
+            raise TrainingError(f"{what} ({type(error).__name__}: {error})") from error
+        require_resources(ResourceRequest.for_job(job))
     job, metric_tags = pin_job_metric_model(job, facts)
     target = None
     registered = None
     if job.tracking.enabled:
         target = start_run(job, facts.fingerprint, runner=job.train.runner, tags=metric_tags)
+    ctrl_c = SigintWatch()
     try:
-        metrics, open_checkpoint, checkpoint = _run(job, target, address, on_progress)
+        with ctrl_c:
+            metrics, open_checkpoint, checkpoint = _run(job, target, address, on_progress)
+        if ctrl_c.seen:  # taken by Ray Train's handler after the run had ended
+            raise KeyboardInterrupt
         metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
         if target is not None:
             with open_checkpoint() as directory:
                 registered = log_and_register(job, target, Path(directory), metrics, facts, metric_tags)
             finish_run(target, ok=True)
     except BaseException as error:
+        if ctrl_c.seen and not isinstance(error, KeyboardInterrupt):
+            # Ray Train's handler took the Ctrl-C and ended the run with SystemExit (or the workers,
+            # in the terminal's process group, died of it): the user's interrupt, not a failure.
+            error = KeyboardInterrupt()
         if target is not None:
             if registered is not None and registered.version is not None:
                 delete_version(target.uri, job.model_name, registered.version)
             finish_run(target, ok=False, reason=f"{type(error).__name__}: {error}")
         if isinstance(error, GanforgeError | KeyboardInterrupt):
-            raise
+            raise error
         raise TrainingError(f"training failed: {type(error).__name__}: {error}") from error
     return TrainOutcome(
         run_id=target.run_id if target else None,

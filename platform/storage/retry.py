@@ -50,12 +50,28 @@ def retry(
     attempts: int = 5,
     base_delay_s: float = 0.5,
     max_delay_s: float = 8.0,
+    deadline_s: float | None = None,
 ) -> T:
     """Calls `fn`, retrying transient errors with jittered exponential backoff.
 
     Libraries retry too (botocore in `standard` mode, MLflow's HTTP client); this outer
     layer covers an endpoint that is restarting for longer than their budgets.
+
+    Args:
+        fn: the call to make.
+        what: what the call does, for the log line.
+        attempts: the most calls made.
+        base_delay_s: the first backoff; it doubles on each retry, up to `max_delay_s`.
+        max_delay_s: the longest backoff (before jitter).
+        deadline_s: a total budget in seconds across all attempts and backoffs, counted from
+            this call; no retry starts once waiting for it would pass the budget, and the last
+            error is raised instead. The first attempt is always made, and an attempt already
+            under way is not cut short (the library's own retries inside it run to their end).
+
+    Returns:
+        What `fn` returned.
     """
+    started = time.monotonic()
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -63,13 +79,18 @@ def retry(
             if attempt == attempts or not is_transient(error):
                 raise
             delay = min(max_delay_s, base_delay_s * 2 ** (attempt - 1)) * (0.5 + random.random())
+            elapsed = time.monotonic() - started
+            if deadline_s is not None and elapsed + delay >= deadline_s:
+                raise  # the caller reports it: waiting longer would pass the total budget
+            left = "" if deadline_s is None else f" ({deadline_s - elapsed:.0f}s left of {deadline_s:g}s)"
             log.warning(
-                "%s failed (%s), retry %d/%d in %.1fs",
+                "%s failed (%s), retry %d/%d in %.1fs%s",
                 what,
                 type(error).__name__,
                 attempt,
                 attempts - 1,
                 delay,
+                left,
             )
             time.sleep(delay)
     raise AssertionError("unreachable")

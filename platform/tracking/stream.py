@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from mlflow.entities import Metric
@@ -14,6 +17,32 @@ from PIL import Image
 
 from ganforge.platform.modality.contract import SampleArtifacts
 from ganforge.platform.storage import retry
+
+log = logging.getLogger("ganforge.storage")
+
+# One budget, in seconds, for all the files of one step's samples, retries and backoff included.
+# Long enough to outlast an endpoint that pauses or restarts (tens of seconds), short enough that a
+# dead endpoint costs a couple of minutes per step, not the 20 minutes that five full attempts of
+# MLflow's own retrying took in issue 19. How the budgets combine: this deadline only decides
+# whether another ganforge attempt starts; each attempt keeps its library's inner retries, which
+# run to their end: botocore's `standard` mode with AWS_MAX_ATTEMPTS=8 (set by
+# tracking/store.py `apply_s3_endpoint`: up to 8 tries, backoff capped at 20 s, plus connect and
+# read timeouts) for direct S3, or MLflow's HTTP client (MLFLOW_HTTP_REQUEST_MAX_RETRIES=7,
+# backoff factor 2: about 4.3 minutes) for a proxied store. One step's upload thus ends within
+# this deadline plus one attempt's inner budget.
+UPLOAD_DEADLINE_S = 120.0
+# Enough attempts that the deadline, not the count, ends the retries.
+UPLOAD_ATTEMPTS = 100
+FAILED_UPLOADS_TAG = "ganforge.failed_uploads"
+_TAG_MAX_CHARS = 500
+
+
+class _Cancelled(Exception):
+    """Raised in place of an upload call once the stream is cancelled (not transient: no retry)."""
+
+
+class ArtifactStoreDown(Exception):
+    """An upload left untried at close because an earlier one failed for good."""
 
 
 @dataclass(frozen=True)
@@ -25,20 +54,35 @@ class TrackingTarget:
 
 
 class MetricStream:
-    """Queues MLflow calls on one background thread, in order; `close` waits for them.
+    """Queues MLflow calls on two background threads; `close` waits for both.
 
-    One thread (not MLflow's own async batching) because samples are artifact uploads and
-    must follow the metrics in order; the step only pays for putting a call on the queue.
-    Each call is retried on transient errors (storage/retry.py); one that still fails fails
-    the run at `close`, rather than leaving a silent gap in its history.
+    Metrics and tags go on one thread, sample uploads on another, each in its own order, so a
+    slow or dead artifact store never holds back the metric history (issue 19); the step only
+    pays for putting a call on a queue. Each call is retried on transient errors
+    (storage/retry.py). A metric or tag call that still fails fails the run at `close`, rather
+    than leaving a silent gap in its history. A sample upload has one deadline for all its files
+    (`UPLOAD_DEADLINE_S`); one that still fails is logged on one line (step, file, reason), its
+    samples are dropped, training goes on, and `close` tags the run with the failed uploads.
+    After such a failure, later uploads make one attempt each until one succeeds, and those
+    still queued at `close` are not tried, so a dead endpoint cannot hold the run's end.
     """
 
     def __init__(self, target: TrackingTarget) -> None:
         self.target = target
         self._client = MlflowClient(tracking_uri=target.uri)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganforge-mlflow")
-        self._pending: list[Future] = []
+        self._metrics = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganforge-mlflow")
+        self._samples = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ganforge-samples")
+        self._pending: list[Future] = []  # metric and tag calls; uploads report their own failures
         self._logged_through = 0
+        self._failed_uploads: list[str] = []
+        self._store_down = False  # the last upload failed for good (touched by the samples thread)
+        self._closing = False
+        self._cancelled = False
+
+    @property
+    def failed_uploads(self) -> tuple[str, ...]:
+        """The sample uploads that failed for good, as `step N file` (complete after `close`)."""
+        return tuple(self._failed_uploads)
 
     def resume(self) -> int:
         """At the start of an attempt: skip the steps this run already logged.
@@ -79,32 +123,101 @@ class MetricStream:
         if step <= self._logged_through:
             shutil.rmtree(directory, ignore_errors=True)
             return
-        self._submit(self._upload, step, samples, directory)
+        self._samples.submit(self._upload, step, samples, directory)
 
     def _upload(self, step: int, samples: SampleArtifacts, directory: Path) -> None:
-        run_id, folder = self.target.run_id, f"samples/step_{step:07d}"
+        """Uploads one step's samples within one deadline; a failure is recorded, never raised."""
+        name, started = "all files", time.monotonic()
         try:
-            for key, path in samples.images.items():
-                with Image.open(path) as image:
-                    rgb = image.convert("RGB")
-                retry(lambda: self._client.log_image(run_id, rgb, key=key, step=step), "log image")  # noqa: B023
-            for path in samples.files:
-                retry(lambda: self._client.log_artifact(run_id, str(path), folder), "log sample")  # noqa: B023
-            for name, columns in samples.tables.items():
-                table = f"{folder}/{name}.json"
-                retry(lambda: self._client.log_table(run_id, columns, table), "log table")  # noqa: B023
+            if self._closing and self._store_down:
+                raise ArtifactStoreDown("not tried: an earlier upload failed and the run is ending")
+            deadline = time.monotonic() + UPLOAD_DEADLINE_S
+            attempts = 1 if self._store_down else UPLOAD_ATTEMPTS
+            for name, call in self._sample_calls(step, samples):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"its {UPLOAD_DEADLINE_S:g}s upload deadline passed")
+                what = f"upload samples of step {step} ({name})"
+                retry(self._unless_cancelled(call), what, attempts=attempts, deadline_s=remaining)
+            self._store_down = False
+        except _Cancelled:
+            pass  # the run is failing or interrupted: nothing to report
+        except Exception as error:  # noqa: BLE001 - a sample upload must not fail the run
+            self._upload_failed(step, name, error, time.monotonic() - started)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
+    def _sample_calls(self, step: int, samples: SampleArtifacts) -> list[tuple[str, Callable[[], object]]]:
+        """(file name, the call that uploads it) for each file of one step's samples."""
+        run_id, folder = self.target.run_id, f"samples/step_{step:07d}"
+        calls: list[tuple[str, Callable[[], object]]] = []
+        for key, path in samples.images.items():
+            calls.append((path.name, partial(self._log_image, run_id, path, key, step)))
+        for path in samples.files:
+            calls.append((path.name, partial(self._client.log_artifact, run_id, str(path), folder)))
+        for name, columns in samples.tables.items():
+            table = f"{folder}/{name}.json"
+            calls.append((f"{name}.json", partial(self._client.log_table, run_id, columns, table)))
+        return calls
+
+    def _log_image(self, run_id: str, path: Path, key: str, step: int) -> None:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+        self._client.log_image(run_id, rgb, key=key, step=step)
+
+    def _unless_cancelled(self, call: Callable[[], object]) -> Callable[[], object]:
+        def attempt() -> object:
+            if self._cancelled:
+                raise _Cancelled
+            return call()
+
+        return attempt
+
+    def _upload_failed(self, step: int, name: str, error: Exception, elapsed_s: float) -> None:
+        self._store_down = True
+        self._failed_uploads.append(f"step {step} {name}")
+        reason = next(iter(str(error).strip().splitlines()), "") or repr(error)
+        log.warning(
+            "sample upload failed after %.0fs: step %d, file %s: %s: %s (samples dropped; training goes on)",
+            elapsed_s,
+            step,
+            name,
+            type(error).__name__,
+            reason,
+        )
+
     def _submit(self, fn, *args, **kwargs) -> None:  # noqa: ANN001
         self._pending = [f for f in self._pending if not f.done() or f.exception()]
-        self._pending.append(self._pool.submit(fn, *args, **kwargs))
+        self._pending.append(self._metrics.submit(fn, *args, **kwargs))
 
     def close(self, cancel: bool = False) -> None:
-        """Waits for queued calls and raises the first error a call met; with `cancel`, drops
-        the calls not started yet and reports nothing (the run is failing anyway)."""
-        self._pool.shutdown(wait=True, cancel_futures=cancel)
+        """Waits for queued calls and raises the first error a metric or tag call met; with
+        `cancel`, drops the calls not started yet and reports nothing (the run is failing anyway).
+
+        A failed sample upload does not raise: the run keeps its metrics, and is tagged
+        `ganforge.failed_uploads` (best effort) with the uploads that failed.
+        """
+        self._closing = True
+        self._cancelled = cancel
+        for pool in (self._metrics, self._samples):  # both queues drain (or drop) at once
+            pool.shutdown(wait=False, cancel_futures=cancel)
+        for pool in (self._metrics, self._samples):
+            pool.shutdown(wait=True)
         if cancel:
             return
+        metrics_failed = any(future.exception() for future in self._pending)
+        if self._failed_uploads and not metrics_failed:
+            self._tag_failed_uploads()
         for future in self._pending:
             future.result()
+
+    def _tag_failed_uploads(self) -> None:
+        """Best effort: the tracking store answered the metrics, so one short try."""
+        value = ", ".join(self._failed_uploads)
+        if len(value) > _TAG_MAX_CHARS:
+            value = value[: _TAG_MAX_CHARS - 3] + "..."
+        client, run_id = self._client, self.target.run_id
+        try:
+            retry(lambda: client.set_tag(run_id, FAILED_UPLOADS_TAG, value), "tag failed uploads", attempts=2)
+        except Exception as error:  # noqa: BLE001 - the failures are in the log already
+            log.warning("could not tag the run with its failed uploads: %s: %s", type(error).__name__, error)
