@@ -82,21 +82,26 @@ def test_divergence_rules_stop_trials_and_tag_them(tmp_path: Path, home: Path) -
     assert client.search_registered_models() == []
 
 
+# Long enough that the interrupt below lands while the second trial runs, even on a fast machine.
+INTERRUPTED_STEPS = 400
+
+
 def _finished(home: Path) -> list[Path]:
-    """result.json of every trial that reached its last step (200)."""
-    return [p for p in home.glob("sweeps/*/tune_trainable_*/result.json") if '"step": 200' in p.read_text()]
+    """result.json of every trial that reached its last step."""
+    last = f'"step": {INTERRUPTED_STEPS}'
+    return [p for p in home.glob("sweeps/*/tune_trainable_*/result.json") if last in p.read_text()]
 
 
 def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: Path, home: Path) -> None:
     sweep = _sweep_file(tmp_path, max_concurrent=1, job={**yaml.safe_load(TINY.read_text())["job"], "train": {
-        "steps": 200, "batch_size": 32, "log_every": 20, "sample_every": 0}})  # fmt: skip
+        "steps": INTERRUPTED_STEPS, "batch_size": 32, "log_every": 20, "sample_every": 0}})  # fmt: skip
     process = start_interruptible("sweep", str(sweep), cwd=tmp_path, stdout=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300
         finished: list[Path] = []
         while not finished:  # interrupt once the first trial has completed
             assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(1)
+            time.sleep(0.2)
             finished = _finished(home)
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=300)
@@ -108,7 +113,7 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: P
     result = run_cli("sweep", str(sweep), "--resume", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert len(outcome["trials"]) == 4 and all(t["step"] == 200 for t in outcome["trials"])
+    assert len(outcome["trials"]) == 4 and all(t["step"] == INTERRUPTED_STEPS for t in outcome["trials"])
     for name, text in done_before.items():  # the finished trial's results were not produced again
         assert (next(home.glob(f"sweeps/*/{name}")) / "result.json").read_text() == text
     assert len(_children(_client(home), outcome["parent_run_id"])) == 4

@@ -155,6 +155,7 @@ def test_after_a_failure_uploads_try_once_and_those_queued_at_close_are_skipped(
     hold = threading.Event()
     calls = _broken_uploads(stream, monkeypatch, hold)
     stream.log_samples(20, *_samples(tmp_path / "step20"))
+    _until(lambda: calls == [20], "step 20's upload to start")  # in flight before close begins
     queued = _samples(tmp_path / "step30")
     stream.log_samples(30, *queued)
     closing = threading.Thread(target=stream.close)
