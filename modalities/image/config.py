@@ -38,6 +38,8 @@ class ImageEval(FeatureEval):
     def _torchscript_file(cls, path: Path | None) -> Path | None:
         if path is None:
             return None
+        if path.is_dir():
+            raise ValueError("is a directory, expected a TorchScript Inception file")
         if not path.is_file():
             raise ValueError("no such file")
         return check_torchscript_file(path.resolve())

@@ -68,3 +68,10 @@ def test_an_inception_file_that_is_not_torchscript_is_a_config_error(tmp_path: P
     raw["data"]["eval"] = {"inception": str(path)}
     with pytest.raises(ConfigError, match="data.eval.inception.*not a TorchScript file"):
         load_job_dict(raw)
+
+
+def test_an_inception_folder_is_named_as_a_folder(tmp_path: Path) -> None:
+    raw = MODALITY.tiny_configs()[1]
+    raw["data"]["eval"] = {"inception": str(tmp_path)}
+    with pytest.raises(ConfigError, match="data.eval.inception.*is a directory, expected a TorchScript"):
+        load_job_dict(raw)
