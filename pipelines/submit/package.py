@@ -75,7 +75,7 @@ def submit(path: str, overrides: tuple[str, ...], address: str | None) -> Submis
     workdir = bundle / "workdir"
     workdir.mkdir()
     (workdir / CONFIG_NAME).write_text(yaml.safe_dump(config, sort_keys=False))
-    entrypoint = f"python -m ganforge.platform.cli.main {kind} {CONFIG_NAME} --json"
+    entrypoint = f"python -m ganforge.pipelines.cli.main {kind} {CONFIG_NAME} --json"
     env = forwarded_env(address)
     job_id = f"ganforge-{re.sub(r'[^A-Za-z0-9-]', '-', name)}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:

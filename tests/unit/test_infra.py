@@ -155,7 +155,7 @@ def test_raycluster_has_head_cpu_and_gpu_groups_wired_to_secrets() -> None:
 
 def entrypoint_config(entrypoint: str, configmaps: dict[str, str]) -> dict[str, Any]:
     """The job config file a `ganforge train|sweep PATH ...` entrypoint names, read from where it lives."""
-    from ganforge.platform.cli.main import cli  # light: commands import their pipelines lazily
+    from ganforge.pipelines.cli.main import cli  # light: commands import their pipelines lazily
 
     words = shlex.split(entrypoint)
     assert words[0] == "ganforge" and words[1] in {"train", "sweep"}, entrypoint

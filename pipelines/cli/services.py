@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from ganforge.platform.cli.errors import user_errors
+from ganforge.pipelines.cli.errors import user_errors
 
 
 @click.group()

@@ -13,11 +13,11 @@ from typing import Any
 import click
 import yaml
 
-from ganforge.platform.cli.errors import set_option, user_errors
-from ganforge.platform.cli.jobs import jobs, submit
-from ganforge.platform.cli.models import evaluate, generate, select
-from ganforge.platform.cli.services import services
-from ganforge.platform.cli.sweep import sweep
+from ganforge.pipelines.cli.errors import set_option, user_errors
+from ganforge.pipelines.cli.jobs import jobs, submit
+from ganforge.pipelines.cli.models import evaluate, generate, select
+from ganforge.pipelines.cli.services import services
+from ganforge.pipelines.cli.sweep import sweep
 from ganforge.platform.cluster.auth import prefer_token_auth
 from ganforge.platform.home import ganforge_home
 
@@ -75,8 +75,8 @@ def train(
         click.echo(yaml.safe_dump(job.to_dict(), sort_keys=False), nl=False)
         return
 
+    from ganforge.pipelines.cli.progress import ProgressBar
     from ganforge.pipelines.train import train as train_job
-    from ganforge.platform.cli.progress import ProgressBar
     from ganforge.platform.tracking.store import ui_command
 
     bar = ProgressBar(job.train.steps, job.name)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ganforge.platform.cli.errors import set_option, user_errors
+from ganforge.pipelines.cli.errors import set_option, user_errors
 
 ADDRESS = click.option(
     "--address",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganforge.platform.cli.errors import set_option, user_errors
+from ganforge.pipelines.cli.errors import set_option, user_errors
 
 TRACKING_URI_OPTION = click.option(
     "--tracking-uri",

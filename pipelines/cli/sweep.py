@@ -7,7 +7,7 @@ import json
 import click
 import yaml
 
-from ganforge.platform.cli.errors import set_option, user_errors
+from ganforge.pipelines.cli.errors import set_option, user_errors
 
 
 @click.command()
