@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.platform.errors import DataError
-from ganforge.platform.tracking.store import ganforge_home
+from ganforge.platform.home import ganforge_home
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ACCENTS = (

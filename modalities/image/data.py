@@ -21,7 +21,7 @@ from torch.utils.data import TensorDataset
 
 from ganforge.modalities.image.config import ImageData
 from ganforge.platform.errors import DataError
-from ganforge.platform.tracking.store import ganforge_home
+from ganforge.platform.home import ganforge_home
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import torch
 from ganforge.modalities.sequence.config import SequenceData
 from ganforge.modalities.sequence.oracle import OracleLSTM
 from ganforge.platform.errors import DataError
-from ganforge.platform.tracking.store import ganforge_home
+from ganforge.platform.home import ganforge_home
 
 PAD = "<pad>"
 UNK = "<unk>"
