@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, get_args
 
+import numpy as np
 import pytest
 import torch
 import yaml
+from ray.tune.schedulers import (
+    ASHAScheduler,
+    FIFOScheduler,
+    MedianStoppingRule,
+    PopulationBasedTraining,
+    TrialScheduler,
+)
+from ray.tune.schedulers.pb2 import PB2
+from ray.tune.search import BasicVariantGenerator
+from ray.tune.search.hyperopt import HyperOptSearch
+from ray.tune.search.optuna import OptunaSearch
 
 from ganforge.modalities.toy import MODALITY
 from ganforge.pipelines.sweep import load_sweep_file
 from ganforge.platform.config import ConfigError, apply_overrides, load_job_dict
-from ganforge.platform.config.sweep import DivergenceConfig
+from ganforge.platform.config.sweep import DivergenceConfig, SchedulerConfig, SearchConfig
 from ganforge.platform.runners.local import run_local
-from ganforge.platform.sweeps.schedulers import build_scheduler, build_searcher
+from ganforge.platform.sweeps.schedulers import TIME_ATTR, build_scheduler, build_searcher
 from ganforge.platform.sweeps.stopper import DivergenceStopper
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,16 +69,114 @@ def test_bad_sweep_is_one_clear_line(tmp_path: Path, changes: dict, message: str
     assert message in text and "\n" not in text and text.startswith(str(tmp_path))
 
 
-@pytest.mark.parametrize("scheduler", ["fifo", "asha", "median", "pbt", "pb2"])
-@pytest.mark.parametrize("search", ["random", "optuna", "hyperopt"])
-def test_every_scheduler_and_searcher_builds(tmp_path: Path, scheduler: str, search: str) -> None:
-    space = {"gan.g_opt.lr": {"loguniform": [1e-4, 1e-2]}, "gan.n_critic": {"randint": [1, 3]}}
-    path = _sweep_file(
-        tmp_path, space=space, scheduler={"type": scheduler}, search={"type": search, "seed": 3}
-    )
-    loaded = load_sweep_file(path)
-    assert build_scheduler(loaded.sweep, loaded.job.train.steps) is not None
-    assert build_searcher(loaded.sweep) is not None
+SPACE = {"gan.g_opt.lr": {"loguniform": [1e-4, 1e-2]}, "gan.n_critic": {"randint": [1, 3]}}
+# Not the defaults, so a builder that ignores the sweep file is caught. toy_tiny trains 40 steps.
+SCHEDULER_SETTINGS = {
+    "grace_period": 20,
+    "reduction_factor": 2.0,
+    "perturbation_interval": 40,
+    "quantile_fraction": 0.5,
+    "resample_probability": 0.1,
+}
+
+
+def _rung_milestones(scheduler: ASHAScheduler) -> list[float]:
+    """The steps at which ASHA compares trials: grace_period * reduction_factor**k, up to max_t."""
+    (bracket,) = scheduler._brackets
+    return sorted(milestone for milestone, _ in bracket._rungs)
+
+
+def _check_fifo(scheduler: TrialScheduler) -> None:
+    assert type(scheduler) is FIFOScheduler
+
+
+def _check_asha(scheduler: TrialScheduler) -> None:
+    assert type(scheduler) is ASHAScheduler
+    assert scheduler._time_attr == TIME_ATTR
+    assert scheduler._max_t == 40  # train.steps
+    assert scheduler._reduction_factor == 2.0
+    assert _rung_milestones(scheduler) == [20, 40]
+
+
+def _check_median(scheduler: TrialScheduler) -> None:
+    assert type(scheduler) is MedianStoppingRule
+    assert scheduler._time_attr == TIME_ATTR
+    assert scheduler._grace_period == 20
+
+
+def _check_pbt(scheduler: TrialScheduler) -> None:
+    assert type(scheduler) is PopulationBasedTraining
+    assert scheduler._time_attr == TIME_ATTR
+    assert scheduler._perturbation_interval == 40
+    assert scheduler._quantile_fraction == 0.5
+    assert scheduler._resample_probability == 0.1
+    assert set(scheduler._hyperparam_mutations) == set(SPACE)
+
+
+def _check_pb2(scheduler: TrialScheduler) -> None:
+    assert type(scheduler) is PB2
+    assert scheduler._time_attr == TIME_ATTR
+    assert scheduler._perturbation_interval == 40
+    assert scheduler._quantile_fraction == 0.5
+    assert scheduler._hyperparam_bounds == {"gan.g_opt.lr": [1e-4, 1e-2], "gan.n_critic": [1.0, 3.0]}
+
+
+SCHEDULER_CHECKS: dict[str, Callable[[TrialScheduler], None]] = {
+    "fifo": _check_fifo,
+    "asha": _check_asha,
+    "median": _check_median,
+    "pbt": _check_pbt,
+    "pb2": _check_pb2,
+}
+
+
+def test_every_scheduler_kind_is_checked() -> None:
+    assert set(SCHEDULER_CHECKS) == set(get_args(SchedulerConfig.model_fields["type"].annotation))
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEDULER_CHECKS))
+def test_scheduler_is_the_kind_the_file_names(tmp_path: Path, kind: str) -> None:
+    scheduler = {"type": kind, **SCHEDULER_SETTINGS}
+    loaded = load_sweep_file(_sweep_file(tmp_path, space=SPACE, scheduler=scheduler))
+    SCHEDULER_CHECKS[kind](build_scheduler(loaded.sweep, loaded.job.train.steps))
+
+
+def test_asha_grace_period_is_capped_at_the_run_length(tmp_path: Path) -> None:
+    loaded = load_sweep_file(_sweep_file(tmp_path, scheduler={"type": "asha", "grace_period": 1000}))
+    scheduler = build_scheduler(loaded.sweep, loaded.job.train.steps)
+    assert _rung_milestones(scheduler) == [40]
+
+
+def _random_seed_matches(searcher: BasicVariantGenerator, seed: int) -> bool:
+    """The searcher's generator draws what a generator seeded with `seed` draws."""
+    rng = searcher._random_state.rng  # numpy's global module when unseeded
+    if not isinstance(rng, np.random.Generator):
+        return False
+    return rng.integers(2**31) == np.random.default_rng(seed).integers(2**31)
+
+
+def _hyperopt_seed_matches(searcher: HyperOptSearch, seed: int) -> bool:
+    return searcher.rstate.randint(2**31) == np.random.RandomState(seed).randint(2**31)
+
+
+SEARCHER_CHECKS: dict[str, tuple[type, Callable[[Any, int], bool]]] = {
+    "random": (BasicVariantGenerator, _random_seed_matches),
+    "optuna": (OptunaSearch, lambda searcher, seed: searcher._seed == seed),
+    "hyperopt": (HyperOptSearch, _hyperopt_seed_matches),
+}
+
+
+def test_every_searcher_kind_is_checked() -> None:
+    assert set(SEARCHER_CHECKS) == set(get_args(SearchConfig.model_fields["type"].annotation))
+
+
+@pytest.mark.parametrize("kind", sorted(SEARCHER_CHECKS))
+def test_searcher_is_the_kind_the_file_names_and_seeded(tmp_path: Path, kind: str) -> None:
+    loaded = load_sweep_file(_sweep_file(tmp_path, space=SPACE, search={"type": kind, "seed": 3}))
+    searcher = build_searcher(loaded.sweep)
+    expected_class, seeded_with = SEARCHER_CHECKS[kind]
+    assert type(searcher) is expected_class
+    assert seeded_with(searcher, 3)
 
 
 def test_stopper_reasons() -> None:
