@@ -8,11 +8,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 from ganforge.modalities.audio.classifier import classifier_recipe
 from ganforge.modalities.audio.config import AudioData, AudioModel
-from ganforge.modalities.audio.data import AudioClips, class_names, load_clips
+from ganforge.modalities.audio.data import AudioClips, load_clips
 from ganforge.modalities.audio.metrics import METRICS
 from ganforge.modalities.audio.nets import WaveGANDiscriminator, WaveGANGenerator
 from ganforge.modalities.audio.samples import (
@@ -25,7 +24,7 @@ from ganforge.modalities.audio.samples import (
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan.batch import Batch, labels_of, samples_of
 from ganforge.platform.metrics import MetricModel, MetricModelRecipe, feature_metrics, real_halves
-from ganforge.platform.modality import Modality, SampleArtifacts
+from ganforge.platform.modality import Modality, Prepared, SampleArtifacts
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 100
@@ -37,34 +36,43 @@ def _labels(batch: Batch) -> list[int | None]:
     return [int(v) for v in labels[0].tolist()] if labels else [None] * n
 
 
-class AudioModality(Modality):
+def _check_classes(model_cfg: AudioModel, data: Prepared) -> None:
+    """A conditional model needs labelled data with exactly `model.n_classes` classes."""
+    if not model_cfg.conditional:
+        return
+    names = data.info["class_names"]
+    if not names:
+        raise ConfigError("model.conditional: the data has no class sub-folders to condition on")
+    if len(names) != model_cfg.n_classes:
+        raise ConfigError(f"model.n_classes = {model_cfg.n_classes}: the data has {len(names)} classes")
+
+
+class AudioModality(Modality[AudioData, AudioModel, Prepared]):
     name = "audio"
     data_config = AudioData
     model_config = AudioModel
     metrics = METRICS
 
-    def _check_classes(self, model_cfg: AudioModel, data_cfg: AudioData) -> None:
-        """A conditional model needs labelled data with exactly `model.n_classes` classes."""
-        if not model_cfg.conditional:
-            return
-        names = class_names(data_cfg)
-        if not names:
-            raise ConfigError(f"model.conditional: {data_cfg.path} has no class sub-folders to condition on")
-        if len(names) != model_cfg.n_classes:
-            raise ConfigError(f"model.n_classes = {model_cfg.n_classes}: the data has {len(names)} classes")
+    def prepare(self, data_cfg: AudioData) -> Prepared:
+        clips = load_clips(data_cfg)
+        info = {
+            "sample_rate": data_cfg.sample_rate,
+            "window": data_cfg.window,
+            "class_names": list(clips.class_names),
+            "format": "mono float in [-1, 1], shape (batch, 1, window); class id in the latent's last column "
+            "when conditional",
+        }
+        return Prepared.of(clips, info)
 
-    def build_generator(self, model_cfg: AudioModel, data_cfg: AudioData) -> nn.Module:
-        self._check_classes(model_cfg, data_cfg)
-        return WaveGANGenerator(model_cfg, data_cfg.window)
+    def build_generator(self, model_cfg: AudioModel, data: Prepared) -> nn.Module:
+        _check_classes(model_cfg, data)
+        return WaveGANGenerator(model_cfg, data.info["window"])
 
-    def build_discriminator(self, model_cfg: AudioModel, data_cfg: AudioData) -> nn.Module:
-        return WaveGANDiscriminator(model_cfg, data_cfg.window)
-
-    def load_dataset(self, data_cfg: AudioData) -> Dataset:
-        return load_clips(data_cfg)
+    def build_discriminator(self, model_cfg: AudioModel, data: Prepared) -> nn.Module:
+        return WaveGANDiscriminator(model_cfg, data.info["window"])
 
     def sample_latents(
-        self, model_cfg: AudioModel, n: int, generator: torch.Generator | None = None
+        self, model_cfg: AudioModel, info: dict[str, Any], n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         # WaveGAN draws z from U(-1, 1); the class id (as a float) rides in an extra last column.
         z = torch.rand(n, model_cfg.latent_dim, generator=generator) * 2 - 1
@@ -72,15 +80,6 @@ class AudioModality(Modality):
             return z
         y = torch.randint(model_cfg.n_classes, (n, 1), generator=generator).float()
         return torch.cat([z, y], dim=1)
-
-    def describe_samples(self, dataset: Dataset, data_cfg: AudioData) -> dict[str, Any]:
-        return {
-            "sample_rate": data_cfg.sample_rate,
-            "window": data_cfg.window,
-            "class_names": list(getattr(dataset, "class_names", [])),
-            "format": "mono float in [-1, 1], shape (batch, 1, window); class id in the latent's last column "
-            "when conditional",
-        }
 
     def write_samples(
         self, fakes: Batch, reals: Batch, out_dir: Path, info: dict[str, Any]
@@ -106,7 +105,8 @@ class AudioModality(Modality):
         pairs = zip(samples_of(fakes), _labels(fakes), strict=True)
         return [write_wav(out_dir / clip_name(i, y, info), w, rate) for i, (w, y) in enumerate(pairs)]
 
-    def metric_model(self, dataset: Dataset, data_cfg: AudioData) -> MetricModelRecipe | None:
+    def metric_model(self, data: Prepared, data_cfg: AudioData) -> MetricModelRecipe | None:
+        dataset = data.dataset
         if not isinstance(dataset, AudioClips) or not dataset.class_names:
             return None  # an unlabelled folder: no classes to train a classifier on
         return classifier_recipe(
@@ -115,23 +115,24 @@ class AudioModality(Modality):
             data_cfg.sample_rate,
             len(dataset.class_names),
             data_cfg.eval.metric_seed,
-            self.fingerprint(dataset),
+            data.fingerprint,
         )
 
     def evaluate(
         self,
         generator: nn.Module,
-        dataset: Dataset,
+        data: Prepared,
         model_cfg: AudioModel,
         data_cfg: AudioData,
         seed: int,
         scorer: MetricModel | None = None,
     ) -> dict[str, float]:
+        dataset = data.dataset
         if scorer is None or not isinstance(dataset, AudioClips):
             log.warning("audio metrics need labelled data (one sub-folder per class): none computed")
             return {}
         real_a, real_b = real_halves(dataset.x, data_cfg.eval.samples, seed)
-        z = self.sample_latents(model_cfg, data_cfg.eval.samples, torch.Generator().manual_seed(seed + 1))
+        z = self.sample_latents(model_cfg, data.info, data_cfg.eval.samples, torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         with torch.no_grad():
             fakes = torch.cat(
@@ -139,9 +140,6 @@ class AudioModality(Modality):
             )
         values = feature_metrics(scorer.module, fakes, real_a, real_b, data_cfg.eval.knn, seed)  # type: ignore[arg-type]
         return {**values, **scorer.report}
-
-    def tiny_config(self) -> dict[str, Any]:
-        return self.tiny_configs()[0]
 
     def tiny_configs(self) -> list[dict[str, Any]]:
         data = {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ganforge.platform.config.paths import ExistingFolder
 from ganforge.platform.config.schema import StrictModel
 from ganforge.platform.metrics.config import FeatureEval
 
@@ -23,7 +23,7 @@ class AudioData(StrictModel):
     """
 
     dataset: Literal["spoken_digits", "folder"] = "spoken_digits"
-    path: Path | None = None
+    path: ExistingFolder | None = None
     """Folder of audio files for `dataset: folder` (searched recursively)."""
     sample_rate: Annotated[int, Field(ge=1000, le=192_000)] = 16_000
     """Every file is resampled to this rate (Hz)."""
@@ -54,15 +54,6 @@ class AudioData(StrictModel):
         if window not in WINDOWS:
             raise ValueError(f"expected one of {', '.join(map(str, WINDOWS))}")
         return window
-
-    @field_validator("path")
-    @classmethod
-    def _existing_folder(cls, path: Path | None) -> Path | None:
-        if path is None:
-            return None
-        if not path.is_dir():
-            raise ValueError("no such folder")
-        return path.resolve()  # Ray workers may run in another working directory
 
     @model_validator(mode="after")
     def _folder_needs_path(self) -> AudioData:

@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 from ganforge.modalities.image.config import ImageData, ImageModel
 from ganforge.modalities.image.data import class_names, load_images
@@ -25,21 +24,21 @@ from ganforge.platform.metrics import (
     feature_metrics,
     real_halves,
 )
-from ganforge.platform.modality import MetricSpec, Modality, SampleArtifacts
+from ganforge.platform.modality import MetricSpec, Modality, Prepared, SampleArtifacts
 
 
-def _check_classes(model_cfg: ImageModel, data_cfg: ImageData) -> None:
+def _check_classes(model_cfg: ImageModel, data: Prepared) -> None:
     if not model_cfg.num_classes:
         return
-    found = len(class_names(data_cfg))
+    found = len(data.info["class_names"])
     if found != model_cfg.num_classes:
         raise ConfigError(
-            f"model.num_classes = {model_cfg.num_classes}: data.dataset {data_cfg.dataset!r} "
-            f"has {found} class(es); set model.num_classes to {found} (or 0 for unconditional)"
+            f"model.num_classes = {model_cfg.num_classes}: the data has {found} class(es); "
+            f"set model.num_classes to {found} (or 0 for unconditional)"
         )
 
 
-class ImageModality(Modality):
+class ImageModality(Modality[ImageData, ImageModel, Prepared]):
     name = "image"
     data_config = ImageData
     model_config = ImageModel
@@ -48,19 +47,26 @@ class ImageModality(Modality):
     def metric_specs(self, data_cfg: ImageData) -> tuple[MetricSpec, ...]:
         return metric_specs(data_cfg)
 
-    def build_generator(self, model_cfg: ImageModel, data_cfg: ImageData) -> nn.Module:
-        _check_classes(model_cfg, data_cfg)
-        return build_generator(model_cfg, data_cfg)
+    def prepare(self, data_cfg: ImageData) -> Prepared:
+        info = {
+            "layout": "NCHW",
+            "value_range": [-1.0, 1.0],
+            "size": data_cfg.size,
+            "channels": data_cfg.n_channels,
+            "class_names": class_names(data_cfg),
+        }
+        return Prepared.of(load_images(data_cfg), info)
 
-    def build_discriminator(self, model_cfg: ImageModel, data_cfg: ImageData) -> nn.Module:
-        _check_classes(model_cfg, data_cfg)
-        return build_discriminator(model_cfg, data_cfg)
+    def build_generator(self, model_cfg: ImageModel, data: Prepared) -> nn.Module:
+        _check_classes(model_cfg, data)
+        return build_generator(model_cfg, data.info["size"], data.info["channels"])
 
-    def load_dataset(self, data_cfg: ImageData) -> Dataset:
-        return load_images(data_cfg)
+    def build_discriminator(self, model_cfg: ImageModel, data: Prepared) -> nn.Module:
+        _check_classes(model_cfg, data)
+        return build_discriminator(model_cfg, data.info["size"], data.info["channels"])
 
     def sample_latents(
-        self, model_cfg: ImageModel, n: int, generator: torch.Generator | None = None
+        self, model_cfg: ImageModel, info: dict[str, Any], n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """N(0, I) noise; conditional models get the class id (as a float) in one more column.
 
@@ -75,15 +81,6 @@ class ImageModality(Modality):
         labels = (torch.arange(n) + offset) % k
         return torch.cat([z, labels.float()[:, None]], dim=1)
 
-    def describe_samples(self, dataset: Dataset, data_cfg: ImageData) -> dict[str, Any]:
-        return {
-            "layout": "NCHW",
-            "value_range": [-1.0, 1.0],
-            "size": data_cfg.size,
-            "channels": data_cfg.n_channels,
-            "class_names": class_names(data_cfg),
-        }
-
     def write_samples(
         self, fakes: Batch, reals: Batch, out_dir: Path, info: dict[str, Any]
     ) -> SampleArtifacts:
@@ -93,23 +90,23 @@ class ImageModality(Modality):
     def export_samples(self, fakes: Batch, out_dir: Path, info: dict[str, Any]) -> list[Path]:
         return export_pngs(fakes, out_dir, info)
 
-    def metric_model(self, dataset: Dataset, data_cfg: ImageData) -> MetricModelRecipe | None:
+    def metric_model(self, data: Prepared, data_cfg: ImageData) -> MetricModelRecipe | None:
         if data_cfg.eval.inception is not None:
             return None  # the user's Inception file is the metric model
-        x, y = dataset.tensors  # type: ignore[attr-defined]
+        x, y = data.dataset.tensors  # type: ignore[attr-defined]
         steps, seed = data_cfg.eval.classifier_steps, data_cfg.eval.metric_seed
-        return classifier_recipe(x, y, steps, seed, self.fingerprint(dataset))
+        return classifier_recipe(x, y, steps, seed, data.fingerprint)
 
     def evaluate(
         self,
         generator: nn.Module,
-        dataset: Dataset,
+        data: Prepared,
         model_cfg: ImageModel,
         data_cfg: ImageData,
         seed: int,
         scorer: MetricModel | None = None,
     ) -> dict[str, float]:
-        x, _ = dataset.tensors  # type: ignore[attr-defined]
+        x, _ = data.dataset.tensors  # type: ignore[attr-defined]
         extractor: FeatureExtractor
         if data_cfg.eval.inception is not None:
             extractor, extra = InceptionFile(data_cfg.eval.inception), {}
@@ -118,14 +115,11 @@ class ImageModality(Modality):
         else:
             extractor, extra = scorer.module, scorer.report  # type: ignore[assignment]
         real_a, real_b = real_halves(x, data_cfg.eval.samples, seed)
-        z = self.sample_latents(model_cfg, len(real_a), torch.Generator().manual_seed(seed + 1))
+        z = self.sample_latents(model_cfg, data.info, len(real_a), torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         with torch.no_grad():
             fakes = torch.cat([samples_of(generator(c.to(device))).float().cpu() for c in z.split(500)])
         return {**feature_metrics(extractor, fakes, real_a, real_b, data_cfg.eval.knn, seed), **extra}
-
-    def tiny_config(self) -> dict[str, Any]:
-        return self.tiny_configs()[0]
 
     def tiny_configs(self) -> list[dict[str, Any]]:
         """DCGAN on a small shapes set (DiffAugment, BN in D); conditional SN-ResNet on digits."""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ganforge.platform.config.paths import ExistingPath, existing_file
 from ganforge.platform.config.schema import StrictModel
 from ganforge.platform.metrics.config import FeatureEval
 
@@ -29,27 +30,21 @@ class ImageEval(FeatureEval):
 
     classifier_steps: Annotated[int, Field(ge=1, le=100_000)] = 600
     """Training steps of the feature classifier (trained once per dataset and stored)."""
-    inception: Path | None = None
+    inception: existing_file(what="a TorchScript Inception file") | None = None
     """A local TorchScript Inception (e.g. clean-fid's `inception-2015-12-05.pt`): the metrics then
     use its 2048 pool features and 1008 logits instead of the data's own classifier."""
 
     @field_validator("inception")
     @classmethod
     def _torchscript_file(cls, path: Path | None) -> Path | None:
-        if path is None:
-            return None
-        if path.is_dir():
-            raise ValueError("is a directory, expected a TorchScript Inception file")
-        if not path.is_file():
-            raise ValueError("no such file")
-        return check_torchscript_file(path.resolve())
+        return None if path is None else check_torchscript_file(path)
 
 
 class ImageData(StrictModel):
     """A built-in offline set (`digits`, `shapes`), a folder of images or an `.npz` array file."""
 
     dataset: Literal["digits", "shapes", "folder", "npz"] = "shapes"
-    path: Path | None = None
+    path: ExistingPath | None = None
     """`folder`: images (PNG/JPEG), class sub-folders give labels. `npz`: arrays `x` and optional `y`."""
     size: Literal[8, 16, 32, 64, 128] = 32
     """Images are resized (centre-cropped first) to size x size."""
@@ -59,15 +54,6 @@ class ImageData(StrictModel):
     """Size of the `shapes` set (drawn once, seeded, cached)."""
     seed: Annotated[int, Field(ge=0)] = 1234
     eval: ImageEval = ImageEval()
-
-    @field_validator("path")
-    @classmethod
-    def _existing_path(cls, path: Path | None) -> Path | None:
-        if path is None:
-            return None
-        if not path.exists():
-            raise ValueError("no such file or folder")
-        return path.resolve()  # Ray workers may run in another working directory
 
     @model_validator(mode="after")
     def _user_data_needs_path(self) -> ImageData:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.modalities.image.augment import diff_augment
-from ganforge.modalities.image.config import ImageData, ImageModel
+from ganforge.modalities.image.config import ImageModel
 
 Tensor = torch.Tensor
 
@@ -56,17 +56,17 @@ def _up_count(size: int) -> int:
 class DcganGenerator(nn.Module):
     """z -> 4x4 -> transposed-conv doublings to size x size (Radford et al., 2016)."""
 
-    def __init__(self, model: ImageModel, data: ImageData) -> None:
+    def __init__(self, model: ImageModel, size: int, channels: int) -> None:
         super().__init__()
         self.num_classes = model.num_classes
-        ups = _up_count(data.size)
+        ups = _up_count(size)
         widths = [model.g_channels * 2 ** (ups - 1 - k) for k in range(ups)]
         self.fc = nn.Linear(model.latent_dim, widths[0] * 16)
         self.norms = nn.ModuleList([ConditionalBatchNorm2d(w, model.num_classes) for w in widths])
         self.ups = nn.ModuleList(
             [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in zip(widths, widths[1:], strict=False)]
         )
-        self.out = nn.ConvTranspose2d(widths[-1], data.n_channels, 4, 2, 1)
+        self.out = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1)
         _dcgan_init(self)
 
     def forward(self, z: Tensor) -> Tensor | tuple[Tensor, Tensor]:
@@ -82,12 +82,12 @@ class DcganGenerator(nn.Module):
 class DcganDiscriminator(nn.Module):
     """Strided convolutions halving the size down to 4x4, then a linear (plus projection) head."""
 
-    def __init__(self, model: ImageModel, data: ImageData) -> None:
+    def __init__(self, model: ImageModel, size: int, channels: int) -> None:
         super().__init__()
         self.augments = model.augments
-        downs = _up_count(data.size)
+        downs = _up_count(size)
         widths = [model.d_channels * 2**k for k in range(downs)]
-        layers: list[nn.Module] = [nn.Conv2d(data.n_channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2)]
         for a, b in zip(widths, widths[1:], strict=False):
             layers.append(nn.Conv2d(a, b, 4, 2, 1, bias=model.d_norm == "none"))
             if model.d_norm == "batch":
@@ -164,14 +164,14 @@ class DBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """SNGAN ResNet generator: z -> 4x4 -> residual up-blocks -> BN, ReLU, conv, tanh."""
 
-    def __init__(self, model: ImageModel, data: ImageData) -> None:
+    def __init__(self, model: ImageModel, size: int, channels: int) -> None:
         super().__init__()
         self.num_classes = model.num_classes
         ch = model.g_channels
         self.fc = nn.Linear(model.latent_dim, ch * 16)
-        self.blocks = nn.ModuleList([GBlock(ch, ch, model.num_classes) for _ in range(_up_count(data.size))])
+        self.blocks = nn.ModuleList([GBlock(ch, ch, model.num_classes) for _ in range(_up_count(size))])
         self.bn = nn.BatchNorm2d(ch)
-        self.out = nn.Conv2d(ch, data.n_channels, 3, 1, 1)
+        self.out = nn.Conv2d(ch, channels, 3, 1, 1)
         _xavier_init(self)
 
     def forward(self, z: Tensor) -> Tensor | tuple[Tensor, Tensor]:
@@ -186,11 +186,11 @@ class ResnetGenerator(nn.Module):
 class ResnetDiscriminator(nn.Module):
     """SNGAN ResNet discriminator: down-blocks to 8x8 (at least one), two more blocks, sum pool."""
 
-    def __init__(self, model: ImageModel, data: ImageData) -> None:
+    def __init__(self, model: ImageModel, size: int, channels: int) -> None:
         super().__init__()
         self.augments = model.augments
-        ch, downs = model.d_channels, max(1, int(math.log2(data.size)) - 3)
-        blocks = [DBlock(data.n_channels, ch, True, True, model.d_norm)]
+        ch, downs = model.d_channels, max(1, int(math.log2(size)) - 3)
+        blocks = [DBlock(channels, ch, True, True, model.d_norm)]
         blocks += [DBlock(ch, ch, True, False, model.d_norm) for _ in range(downs - 1)]
         blocks += [DBlock(ch, ch, False, False, model.d_norm) for _ in range(2)]
         self.blocks = nn.Sequential(*blocks)
@@ -220,9 +220,10 @@ def _xavier_init(module: nn.Module) -> None:
                 nn.init.zeros_(layer.bias)
 
 
-def build_generator(model: ImageModel, data: ImageData) -> nn.Module:
-    return (DcganGenerator if model.arch == "dcgan" else ResnetGenerator)(model, data)
+def build_generator(model: ImageModel, size: int, channels: int) -> nn.Module:
+    """G for images of `size` x `size` pixels with `channels` channels."""
+    return (DcganGenerator if model.arch == "dcgan" else ResnetGenerator)(model, size, channels)
 
 
-def build_discriminator(model: ImageModel, data: ImageData) -> nn.Module:
-    return (DcganDiscriminator if model.arch == "dcgan" else ResnetDiscriminator)(model, data)
+def build_discriminator(model: ImageModel, size: int, channels: int) -> nn.Module:
+    return (DcganDiscriminator if model.arch == "dcgan" else ResnetDiscriminator)(model, size, channels)

@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 from ganforge.modalities.toy.config import ToyData, ToyModel
 from ganforge.modalities.toy.data import load_points, mode_centres, mode_sigma
@@ -15,28 +14,28 @@ from ganforge.modalities.toy.metrics import METRICS, mode_metrics
 from ganforge.modalities.toy.nets import ToyDiscriminator, ToyGenerator
 from ganforge.modalities.toy.samples import write_points_csv, write_scatter
 from ganforge.platform.metrics import MetricModel
-from ganforge.platform.modality import Modality, SampleArtifacts
+from ganforge.platform.modality import Modality, Prepared, SampleArtifacts
 
 EVAL_SAMPLES = 2500  # as in VEEGAN and PacGAN
 
 
-class ToyModality(Modality):
+class ToyModality(Modality[ToyData, ToyModel, Prepared]):
     name = "toy"
     data_config = ToyData
     model_config = ToyModel
     metrics = METRICS
 
-    def build_generator(self, model_cfg: ToyModel, data_cfg: ToyData) -> nn.Module:
+    def prepare(self, data_cfg: ToyData) -> Prepared:
+        return Prepared.of(load_points(data_cfg))
+
+    def build_generator(self, model_cfg: ToyModel, data: Prepared) -> nn.Module:
         return ToyGenerator(model_cfg)
 
-    def build_discriminator(self, model_cfg: ToyModel, data_cfg: ToyData) -> nn.Module:
+    def build_discriminator(self, model_cfg: ToyModel, data: Prepared) -> nn.Module:
         return ToyDiscriminator(model_cfg)
 
-    def load_dataset(self, data_cfg: ToyData) -> Dataset:
-        return load_points(data_cfg)
-
     def sample_latents(
-        self, model_cfg: ToyModel, n: int, generator: torch.Generator | None = None
+        self, model_cfg: ToyModel, info: dict[str, Any], n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         return torch.randn(n, model_cfg.latent_dim, generator=generator)
 
@@ -51,7 +50,7 @@ class ToyModality(Modality):
     def evaluate(
         self,
         generator: nn.Module,
-        dataset: Dataset,
+        data: Prepared,
         model_cfg: ToyModel,
         data_cfg: ToyData,
         seed: int,
@@ -60,26 +59,28 @@ class ToyModality(Modality):
         centres = mode_centres(data_cfg)
         if len(centres) == 0:
             return {}
-        z = self.sample_latents(model_cfg, EVAL_SAMPLES, torch.Generator().manual_seed(seed + 1))
+        z = self.sample_latents(model_cfg, data.info, EVAL_SAMPLES, torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         samples = generator(z.to(device)).float().cpu().numpy()
         return mode_metrics(samples, centres, mode_sigma(data_cfg))
 
-    def tiny_config(self) -> dict[str, Any]:
-        return {
-            "name": "toy-tiny",
-            "modality": "toy",
-            "data": {"dataset": "ring8", "n_samples": 2000},
-            "model": {"g_hidden": 32, "g_layers": 2, "d_hidden": 32, "d_layers": 2},
-            "train": {
-                "steps": 20,
-                "batch_size": 32,
-                "log_every": 5,
-                "checkpoint_every": 10,
-                "sample_every": 10,
-                "runner": "local",
-            },
-        }
+    def tiny_configs(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "toy-tiny",
+                "modality": "toy",
+                "data": {"dataset": "ring8", "n_samples": 2000},
+                "model": {"g_hidden": 32, "g_layers": 2, "d_hidden": 32, "d_layers": 2},
+                "train": {
+                    "steps": 20,
+                    "batch_size": 32,
+                    "log_every": 5,
+                    "checkpoint_every": 10,
+                    "sample_every": 10,
+                    "runner": "local",
+                },
+            }
+        ]
 
 
 MODALITY = ToyModality()

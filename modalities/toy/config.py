@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from ganforge.platform.config.paths import existing_file
 from ganforge.platform.config.schema import JobSection, StrictModel
 
 if TYPE_CHECKING:
@@ -22,25 +22,12 @@ class ToyData(StrictModel):
     n_samples: Annotated[int, Field(ge=100, le=10_000_000)] = 100_000
     """Size of the real set drawn once from the mixture (built-in sets)."""
     seed: Annotated[int, Field(ge=0)] = 1234
-    path: Path | None = None
+    path: existing_file(".npy", ".csv") | None = None
     """Points for `dataset: file`: an (N, 2) array in .npy, or two numeric columns in .csv."""
     modes: list[Point] | None = None
     """Mode centres for metrics on `dataset: file` (the built-in sets know theirs)."""
     sigma: Annotated[float, Field(gt=0)] | None = None
     """Mode standard deviation; defaults to 0.01 (ring8) and 0.05 (grid25)."""
-
-    @field_validator("path")
-    @classmethod
-    def _existing_points_file(cls, path: Path | None) -> Path | None:
-        if path is None:
-            return None
-        if path.is_dir():
-            raise ValueError("is a directory, expected a .npy or .csv file")
-        if not path.is_file():
-            raise ValueError("no such file")
-        if path.suffix.lower() not in {".npy", ".csv"}:
-            raise ValueError("expected a .npy or .csv file")
-        return path.resolve()  # Ray workers may run in another working directory
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> ToyData:

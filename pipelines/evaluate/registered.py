@@ -35,10 +35,10 @@ def evaluate_model(model_uri: str, tracking_uri: str, overrides: dict[str, Any] 
     loaded = load_generator(model_uri, tracking_uri)
     job = load_job_dict(apply_overrides(loaded.card.job, overrides or {}), source=f"{model_uri} (job config)")
     modality = get_modality(job.modality)
-    dataset = modality.load_dataset(job.data)
-    scorer = job_metric_model(job, dataset, tracking_uri)
+    data = modality.prepare(job.data)
+    scorer = job_metric_model(job, data, tracking_uri)
     with torch.no_grad():
-        values = modality.evaluate(loaded.module, dataset, job.model, job.data, job.train.seed, scorer)
+        values = modality.evaluate(loaded.module, data, job.model, job.data, job.train.seed, scorer)
     metrics = {name: float(value) for name, value in values.items()}
     tags = scorer.tags() if scorer else {}
     if loaded.version is None:

@@ -101,12 +101,12 @@ def _register_best(
     if result.checkpoint is None or best.run_id is None:
         return None, None
     job = trial_job(result.config)
-    facts = inspect_data(job)
-    job, metric_tags = pin_job_metric_model(job, facts)  # the model the trials were pinned to
+    data = inspect_data(job)
+    job, metric_tags = pin_job_metric_model(job, data)  # the model the trials were pinned to
     metrics = {k: float(v) for k, v in (result.metrics or {}).items() if isinstance(v, int | float)}
     target = TrackingTarget(uri=sweep_runs["uri"], run_id=best.run_id)
     with result.checkpoint.as_directory() as directory:
-        registered = log_and_register(job, target, Path(directory), metrics, facts, metric_tags)
+        registered = log_and_register(job, target, Path(directory), metrics, data, metric_tags)
     return registered.model_name, registered.version
 
 

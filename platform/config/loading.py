@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, ValidationError, create_model, model_validator
 
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import ConfigError
+from ganforge.platform.gan.objective import unsupported_options
 from ganforge.platform.modality import get_modality, modality_names
 
 
@@ -65,11 +66,25 @@ def flatten_values(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 @cache
 def job_config_type(modality: str) -> type[JobConfig]:
-    """JobConfig with `data` and `model` narrowed to the modality's own config models."""
+    """JobConfig with `data` and `model` narrowed to the modality's own config models, and the
+    gan.* options checked against the job's objective."""
     spec = get_modality(modality)
+
+    def objective_honours_gan(job: JobConfig) -> JobConfig:
+        objective = spec.objective(job.model)
+        ignored = unsupported_options(objective, job.gan)
+        if ignored:
+            key = ignored[0]
+            raise ValueError(
+                f"gan.{key} = {getattr(job.gan, key)!r}: the {objective.name!r} objective of this "
+                f"{modality} job ignores it (it honours gan.{', gan.'.join(sorted(objective.honours()))})"
+            )
+        return job
+
     return create_model(
         f"{spec.name.title()}JobConfig",
         __base__=JobConfig,
+        __validators__={"objective_honours_gan": model_validator(mode="after")(objective_honours_gan)},
         data=(spec.data_config, spec.data_config()),
         model=(spec.model_config, spec.model_config()),
     )
@@ -86,6 +101,11 @@ def load_job_dict(raw: Mapping[str, Any], source: str = "config") -> JobConfig:
     modality = raw.get("modality")
     if modality is None:
         raise ConfigError(f"{source}: modality: missing (expected one of: {_names()})")
+    if modality == "sequence":
+        raise ConfigError(
+            f"{source}: modality = 'sequence' was split in two: use 'tokens' (oracle, text, token_ids) "
+            "or 'timeseries' (sines, csv, npy); see configs/tokens/ and configs/timeseries/"
+        )
     try:
         model_type = job_config_type(str(modality))
     except KeyError:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from torch.utils.data import Dataset
-
 from ganforge.platform.config.loading import apply_overrides, load_job_dict
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.metrics.metric_model import MetricModel
 from ganforge.platform.metrics.store import PIN_KEY, resolve_metric_model
-from ganforge.platform.modality import get_modality
+from ganforge.platform.modality import Prepared, get_modality
 from ganforge.platform.tracking.store import tracking_uri as store_uri
 
 
@@ -17,13 +15,13 @@ def pinned_uri(job: JobConfig) -> str | None:
     return getattr(getattr(job.data, "eval", None), "metric_model", None)
 
 
-def job_metric_model(job: JobConfig, dataset: Dataset, tracking_uri: str | None) -> MetricModel | None:
+def job_metric_model(job: JobConfig, data: Prepared, tracking_uri: str | None) -> MetricModel | None:
     """The metric model `job`'s metrics are computed with (None: its modality needs none).
 
     `tracking_uri=None` (tracking off) keeps an unpinned model in the local cache only; a
     pinned one is read from the job's tracking store even then.
     """
-    recipe = get_modality(job.modality).metric_model(dataset, job.data)
+    recipe = get_modality(job.modality).metric_model(data, job.data)
     if recipe is None:
         return None
     pinned = pinned_uri(job)

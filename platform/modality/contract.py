@@ -1,7 +1,9 @@
 """What a modality provides to the platform (see DESIGN.md, "Modality contract").
 
-Losses, regularizers, EMA and the step itself are modality-agnostic and live in the platform;
-a modality only knows its data, its networks, its samples and its metrics.
+A modality is typed by its own config models, `Modality[DataCfg, ModelCfg, DataT]`, and knows
+its data, its networks, its samples and its metrics. `prepare` loads the data once; what it
+returns is handed to the builders, the evaluator and (as `info`) to the sample writers. Losses,
+regularizers, EMA and the optimizers live in the platform; a modality may add objectives.
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import torch
-from pydantic import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
 
 from ganforge.platform.gan.batch import Batch
-from ganforge.platform.gan.step import AdversarialStep, GanNets
+from ganforge.platform.gan.objective import Objective
+from ganforge.platform.gan.step import AdversarialObjective
 
-if TYPE_CHECKING:  # platform.metrics imports MetricSpec from here
+if TYPE_CHECKING:  # platform.metrics imports MetricSpec from here; config imports the registry
+    from ganforge.platform.config.schema import StrictModel
     from ganforge.platform.metrics.metric_model import MetricModel, MetricModelRecipe
 
 
@@ -51,16 +54,73 @@ class SampleArtifacts:
         return not (self.images or self.files or self.tables)
 
 
-class Modality(ABC):
+def fingerprint_dataset(dataset: Dataset) -> str:
+    """A short content hash of any map-style dataset.
+
+    A TensorDataset hashes its tensors' bytes (the key metric models were stored under before
+    other datasets were supported); any other dataset hashes every tensor of every item, in
+    order, with its dtype and shape.
+    """
+    digest = hashlib.sha256()
+    tensors = getattr(dataset, "tensors", None)
+    if tensors is not None:
+        for tensor in tensors:
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
+    for index in range(len(dataset)):  # type: ignore[arg-type]
+        item = dataset[index]
+        for part in item if isinstance(item, tuple | list) else (item,):
+            value = torch.as_tensor(part).detach().cpu().contiguous()
+            digest.update(f"{value.dtype}{tuple(value.shape)}".encode())
+            digest.update(value.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A job's real data, loaded once by `Modality.prepare`.
+
+    dataset: the training set as a map-style dataset of tensors (or (x, y) pairs).
+    info: JSON-able facts needed to decode generator output (vocabulary, scaling, sample rate);
+        saved with the registered model, so `ganforge generate` needs nothing but the model.
+    fingerprint: a short content hash of the data: a run tag and the metric models' cache key.
+    A modality that knows more (a held-out split, an oracle) subclasses this.
+    """
+
+    dataset: Dataset
+    info: dict[str, Any]
+    fingerprint: str
+
+    @classmethod
+    def of(cls, dataset: Dataset, info: dict[str, Any] | None = None) -> Prepared:
+        return cls(dataset, info or {}, fingerprint_dataset(dataset))
+
+
+DataCfg = TypeVar("DataCfg", bound="StrictModel")
+ModelCfg = TypeVar("ModelCfg", bound="StrictModel")
+DataT = TypeVar("DataT", bound=Prepared)
+
+
+class Modality(ABC, Generic[DataCfg, ModelCfg, DataT]):
     """Base class of a modality; subclasses are registered once as a singleton instance."""
 
     name: ClassVar[str]
-    data_config: ClassVar[type[BaseModel]]
-    model_config: ClassVar[type[BaseModel]]
+    data_config: ClassVar[type[StrictModel]]
+    model_config: ClassVar[type[StrictModel]]
     metrics: ClassVar[tuple[MetricSpec, ...]]
+    objectives: ClassVar[tuple[type[Objective], ...]] = (AdversarialObjective,)
+    """Every objective this modality's jobs can train with; `objective` picks one per job."""
 
     @abstractmethod
-    def build_generator(self, model_cfg: Any, data_cfg: Any) -> nn.Module:
+    def prepare(self, data_cfg: DataCfg) -> DataT:
+        """Loads the real data once (user files or a built-in offline set).
+
+        Raises:
+            DataError / ConfigError (or OSError, ValueError) naming what is wrong with the data.
+        """
+
+    @abstractmethod
+    def build_generator(self, model_cfg: ModelCfg, data: DataT) -> nn.Module:
         """Returns a generator mapping a batch of latents to a batch of samples.
 
         It must be exportable with `torch.export` for a dynamic batch size (the registry stores
@@ -68,34 +128,25 @@ class Modality(ABC):
         """
 
     @abstractmethod
-    def build_discriminator(self, model_cfg: Any, data_cfg: Any) -> nn.Module:
+    def build_discriminator(self, model_cfg: ModelCfg, data: DataT) -> nn.Module:
         """Returns a discriminator mapping a batch of samples to one logit each."""
 
     @abstractmethod
-    def load_dataset(self, data_cfg: Any) -> Dataset:
-        """Returns the full real dataset as a map-style dataset of tensors."""
-
-    @abstractmethod
     def sample_latents(
-        self, model_cfg: Any, n: int, generator: torch.Generator | None = None
+        self, model_cfg: ModelCfg, info: dict[str, Any], n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Draws `n` latent vectors; `generator` makes the draw reproducible."""
+        """Draws `n` latent vectors; `generator` makes the draw reproducible.
 
-    def metric_specs(self, data_cfg: Any) -> tuple[MetricSpec, ...]:
-        """The metrics `evaluate` reports for jobs on `data_cfg` (default: all of `metrics`).
-
-        Override where they depend on the data (e.g. token vs continuous sequences); `metrics`
-        then lists every metric the modality can report.
+        `info` is the prepared data's facts (a sequence generator's latent has one entry per step).
         """
+
+    def objective(self, model_cfg: ModelCfg) -> type[Objective]:
+        """The objective a job with `model_cfg` trains with (default: the first of `objectives`)."""
+        return self.objectives[0]
+
+    def metric_specs(self, data_cfg: DataCfg) -> tuple[MetricSpec, ...]:
+        """The metrics `evaluate` reports for jobs on `data_cfg` (default: all of `metrics`)."""
         return self.metrics
-
-    def describe_samples(self, dataset: Dataset, data_cfg: Any) -> dict[str, Any]:
-        """JSON-able facts needed to decode generator output: vocabulary, scaling, sample rate.
-
-        Saved in the registered model's metadata, so that `ganforge generate` needs nothing
-        but the model. The loop passes the same dict to `write_samples`.
-        """
-        return {}
 
     @abstractmethod
     def write_samples(
@@ -107,18 +158,7 @@ class Modality(ABC):
     def export_samples(self, fakes: Batch, out_dir: Path, info: dict[str, Any]) -> list[Path]:
         """Writes generated samples as files in the modality's format (PNG, WAV, text, CSV)."""
 
-    def make_step(
-        self,
-        job: Any,
-        nets: GanNets,
-        opt_g: torch.optim.Optimizer,
-        opt_d: torch.optim.Optimizer,
-        device: torch.device,
-    ) -> AdversarialStep:
-        """The adversarial step for `job`; override for a modality-specific objective."""
-        return AdversarialStep(job.gan, nets, opt_g, opt_d, device)
-
-    def metric_model(self, dataset: Dataset, data_cfg: Any) -> MetricModelRecipe | None:
+    def metric_model(self, data: DataT, data_cfg: DataCfg) -> MetricModelRecipe | None:
         """How to train the learned model this modality's metrics need (None: they need none).
 
         The platform trains it once per (data fingerprint, metric version), stores it in the
@@ -130,9 +170,9 @@ class Modality(ABC):
     def evaluate(
         self,
         generator: nn.Module,
-        dataset: Dataset,
-        model_cfg: Any,
-        data_cfg: Any,
+        data: DataT,
+        model_cfg: ModelCfg,
+        data_cfg: DataCfg,
         seed: int,
         scorer: MetricModel | None = None,
     ) -> dict[str, float]:
@@ -142,16 +182,10 @@ class Modality(ABC):
         """
 
     @abstractmethod
-    def tiny_config(self) -> dict[str, Any]:
-        """A job config (as a dict) small enough for tests to train in seconds."""
-
     def tiny_configs(self) -> list[dict[str, Any]]:
-        """Every tiny config the conformance tests run: one per kind of data the modality has."""
-        return [self.tiny_config()]
+        """Job configs (as dicts) small enough for tests to train in seconds: at least one per
+        objective and per kind of data the modality has. The first is the default."""
 
-    def fingerprint(self, dataset: Dataset) -> str:
-        """A short content hash of the real data, logged as a tag and used as a cache key."""
-        digest = hashlib.sha256()
-        for tensor in getattr(dataset, "tensors", ()):
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return digest.hexdigest()[:16]
+    def tiny_config(self) -> dict[str, Any]:
+        """The default tiny config (the first of `tiny_configs`)."""
+        return self.tiny_configs()[0]

@@ -19,14 +19,15 @@ import torch
 from torch.utils.data import Dataset
 from torch.utils.data._utils.collate import default_collate
 
-from ganforge.platform.config.schema import JobConfig, OptimizerConfig
+from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import TrainingError
-from ganforge.platform.gan import AdversarialStep, GanNets, add_spectral_norm, make_ema_copy
+from ganforge.platform.gan import GanNets, Objective, add_spectral_norm, make_ema_copy
 from ganforge.platform.gan.batch import map_batch
 from ganforge.platform.gan.ema import update_ema
+from ganforge.platform.gan.objective import build_optimizers, optimizer_states, restore_optimizers
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.metrics.metric_model import MetricModel
-from ganforge.platform.modality import Modality, SampleArtifacts, get_modality
+from ganforge.platform.modality import Modality, Prepared, SampleArtifacts, get_modality
 from ganforge.platform.runners import checkpoint
 from ganforge.platform.runners.batches import ShardSampler, derive_seed
 from ganforge.platform.runners.context import WorkerContext
@@ -42,23 +43,29 @@ class DivergedError(TrainingError):
 @dataclass
 class _Parts:
     modality: Modality
+    data: Prepared
     nets: GanNets
     ema: torch.nn.Module
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
+    objective: Objective
     sampler: ShardSampler
     latents: torch.Generator
-    stepper: AdversarialStep
-    sample_info: dict[str, Any]
     metric_model: Callable[[], MetricModel | None] | None = None
     """Resolves (once, on first evaluation) the metric model the chief scores with."""
 
 
+def build_objective(job: JobConfig, nets: GanNets, device: torch.device) -> Objective:
+    """The job's objective with the optimizers it declares, created here (the platform owns them)."""
+    objective_type = get_modality(job.modality).objective(job.model)
+    optimizers = build_optimizers(objective_type.optimizer_specs(job, nets))
+    return objective_type(job, nets, optimizers, device)
+
+
 def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
     modality = get_modality(job.modality)
+    data = modality.prepare(job.data)
     torch.manual_seed(job.train.seed)  # identical initial weights on every rank
-    g_module = modality.build_generator(job.model, job.data)
-    d_module = modality.build_discriminator(job.model, job.data)
+    g_module = modality.build_generator(job.model, data)
+    d_module = modality.build_discriminator(job.model, data)
     if job.gan.spectral_norm:
         add_spectral_norm(d_module)
     nets = GanNets(
@@ -68,15 +75,10 @@ def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
         d_module=d_module,
     )
     ema = make_ema_copy(g_module)
-    g_opt, d_opt = job.gan.g_opt, job.gan.d_opt
-    opt_g = torch.optim.Adam(g_module.parameters(), g_opt.lr, g_opt.betas, weight_decay=g_opt.weight_decay)
-    opt_d = torch.optim.Adam(d_module.parameters(), d_opt.lr, d_opt.betas, weight_decay=d_opt.weight_decay)
-    dataset = modality.load_dataset(job.data)
-    sampler = ShardSampler(dataset, ctx.rank, ctx.world_size, job.train.seed)
+    sampler = ShardSampler(data.dataset, ctx.rank, ctx.world_size, job.train.seed)
     latents = torch.Generator().manual_seed(derive_seed(job.train.seed, ctx.rank, 1))
-    stepper = modality.make_step(job, nets, opt_g, opt_d, ctx.device)
-    info = modality.describe_samples(dataset, job.data)
-    return _Parts(modality, nets, ema, opt_g, opt_d, sampler, latents, stepper, info)
+    objective = build_objective(job, nets, ctx.device)
+    return _Parts(modality, data, nets, ema, objective, sampler, latents)
 
 
 def _training_state(parts: _Parts, step: int) -> dict[str, Any]:
@@ -85,9 +87,8 @@ def _training_state(parts: _Parts, step: int) -> dict[str, Any]:
         "generator": parts.nets.g_module.state_dict(),
         "discriminator": parts.nets.d_module.state_dict(),
         "generator_ema": parts.ema.state_dict(),
-        "opt_g": parts.opt_g.state_dict(),
-        "opt_d": parts.opt_d.state_dict(),
-        "step_state": parts.stepper.state_dict(),
+        "optimizers": optimizer_states(parts.objective.optimizers),
+        "objective": parts.objective.state_dict(),
     }
 
 
@@ -97,24 +98,15 @@ def _rng_state(parts: _Parts) -> dict[str, Any]:
     )
 
 
-def _apply_optimizer_config(optimizer: torch.optim.Optimizer, cfg: OptimizerConfig) -> None:
-    for group in optimizer.param_groups:
-        group.update(lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-
-
-def _resume(job: JobConfig, parts: _Parts, directory: Path, rank: int) -> int:
+def _resume(parts: _Parts, directory: Path, rank: int) -> int:
     """Restores everything the checkpoint holds; returns the step to continue from."""
     state = checkpoint.load_state(directory)
     parts.nets.g_module.load_state_dict(state["generator"])
     parts.nets.d_module.load_state_dict(state["discriminator"])
     parts.ema.load_state_dict(state["generator_ema"])
-    parts.opt_g.load_state_dict(state["opt_g"])
-    parts.opt_d.load_state_dict(state["opt_d"])
-    # The config, not the checkpoint, decides optimizer hyperparameters: a PBT/PB2 exploit restores
-    # a donor's state and then mutates lr/betas, which loading the donor's optimizer would undo.
-    _apply_optimizer_config(parts.opt_g, job.gan.g_opt)
-    _apply_optimizer_config(parts.opt_d, job.gan.d_opt)
-    parts.stepper.load_state_dict(state.get("step_state", {}))
+    objective = parts.objective
+    restore_optimizers(objective.optimizers, objective.specs, state["optimizers"])
+    objective.load_state_dict(state.get("objective", {}))
     rng = checkpoint.load_rng(directory, rank)
     if rng is not None:  # None: resumed at another width; this rank's streams start afresh
         checkpoint.restore_global_rng(rng)
@@ -141,29 +133,29 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     start = 0
     resume_dir = ctx.latest_checkpoint()
     if resume_dir is not None:
-        start = _resume(job, parts, resume_dir, ctx.rank)
+        start = _resume(parts, resume_dir, ctx.rank)
     parts.ema.to(device)
-    stepper = parts.stepper
+    objective = parts.objective
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
     if stream:  # a restarted attempt (from a checkpoint, or from scratch) must not log steps twice
         stream.resume()
     parts.metric_model = _metric_model_once(job, parts, target, stream)
     fixed_z = parts.modality.sample_latents(
-        job.model, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
+        job.model, parts.data.info, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
     ).to(device)
 
     def latents() -> torch.Tensor:
-        return parts.modality.sample_latents(job.model, train.batch_size, parts.latents).to(device)
+        return parts.modality.sample_latents(job.model, parts.data.info, train.batch_size, parts.latents).to(device)
 
     last: dict[str, float] = {}
     tick, ticked_at = time.perf_counter(), start
     try:
         for step in range(start, train.steps):
-            stepper.start_step(step)
+            objective.start_step(step)
             for k in range(job.gan.n_critic):
                 real = map_batch(_to(device), parts.sampler.next_batch(train.batch_size))
-                stats = stepper.discriminator_step(real, latents(), step * job.gan.n_critic + k)
-            stats.update(stepper.generator_step(latents(), real))
+                stats = objective.discriminator_step(real, latents(), step * job.gan.n_critic + k)
+            stats.update(objective.generator_step(latents(), real))
             if job.gan.ema.enabled:
                 update_ema(
                     parts.ema,
@@ -230,7 +222,7 @@ def _write_samples(job: JobConfig, parts: _Parts, fixed_z: torch.Tensor) -> tupl
     with _inference(evaluation_generator(job, parts)) as generator:
         fakes = map_batch(lambda t: t.float().cpu() if t.is_floating_point() else t.cpu(), generator(fixed_z))
     reals = _reference_reals(parts.sampler.dataset, len(fixed_z))
-    return parts.modality.write_samples(fakes, reals, out_dir, parts.sample_info), out_dir
+    return parts.modality.write_samples(fakes, reals, out_dir, parts.data.info), out_dir
 
 
 def _checkpoint_and_report(
@@ -274,7 +266,7 @@ def _metric_model_once(
 
     def metric_model() -> MetricModel | None:
         if not resolved:
-            resolved.append(job_metric_model(job, parts.sampler.dataset, target.uri if target else None))
+            resolved.append(job_metric_model(job, parts.data, target.uri if target else None))
             if stream and resolved[0] is not None:
                 stream.set_tags(resolved[0].tags())
         return resolved[0]
@@ -285,7 +277,5 @@ def _metric_model_once(
 def _evaluate(job: JobConfig, parts: _Parts) -> dict[str, float]:
     scorer = parts.metric_model() if parts.metric_model else None
     with _inference(evaluation_generator(job, parts)) as generator:
-        values = parts.modality.evaluate(
-            generator, parts.sampler.dataset, job.model, job.data, job.train.seed, scorer
-        )
+        values = parts.modality.evaluate(generator, parts.data, job.model, job.data, job.train.seed, scorer)
     return {name: float(value) for name, value in values.items()}

@@ -15,7 +15,8 @@ from ganforge.platform.gan import GanNets
 from ganforge.platform.gan.batch import detach, samples_of
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.metrics.metric_model import train_metric_model
-from ganforge.platform.modality import get_modality, modality_names
+from ganforge.platform.modality import Prepared, get_modality, modality_names
+from ganforge.platform.runners.loop import build_objective
 
 NAMES = modality_names()
 
@@ -40,38 +41,37 @@ def test_modality_contract(name: str, index: int, tmp_path: Path, home: Path) ->
     modality = get_modality(name)
     job = load_job_dict(modality.tiny_configs()[index], source=f"{name}.tiny_configs()[{index}]")
     assert job.modality == name
-    g = modality.build_generator(job.model, job.data)
-    d = modality.build_discriminator(job.model, job.data)
-    dataset = modality.load_dataset(job.data)
-    assert len(dataset) >= job.train.batch_size
+    data = modality.prepare(job.data)
+    assert isinstance(data, Prepared) and len(data.fingerprint) == 16
+    json.dumps(data.info)  # saved in the registered model's metadata
+    g = modality.build_generator(job.model, data)
+    d = modality.build_discriminator(job.model, data)
+    assert len(data.dataset) >= job.train.batch_size
     batch = job.train.batch_size
-    real = default_collate([dataset[i] for i in range(batch)])
+    real = default_collate([data.dataset[i] for i in range(batch)])
     real = real[0] if isinstance(real, list) and len(real) == 1 else real
     real = tuple(real) if isinstance(real, list) else real
-    z = modality.sample_latents(job.model, batch, torch.Generator().manual_seed(0))
+    z = modality.sample_latents(job.model, data.info, batch, torch.Generator().manual_seed(0))
     assert samples_of(g(z)).shape == samples_of(real).shape
 
-    opt_g = torch.optim.Adam(g.parameters(), 1e-3)
-    opt_d = torch.optim.Adam(d.parameters(), 1e-3)
-    step = modality.make_step(job, GanNets(g, d, g, d), opt_g, opt_d, torch.device("cpu"))
+    objective = build_objective(job, GanNets(g, d, g, d), torch.device("cpu"))
+    assert type(objective) in modality.objectives
     before = [p.detach().clone() for p in g.parameters()]
     for index in range(3):  # a few steps: a modality may pre-train G before the adversarial phase
-        step.start_step(index)
-        stats = step.discriminator_step(real, z, index)
-        stats.update(step.generator_step(z, real))
+        objective.start_step(index)
+        stats = objective.discriminator_step(real, z, index)
+        stats.update(objective.generator_step(z, real))
         assert all(math.isfinite(v.item()) for v in stats.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters(), strict=True))
 
     g.eval()
     with torch.no_grad():
         fakes = detach(g(z))
-    info = modality.describe_samples(dataset, job.data)
-    json.dumps(info)  # saved in the registered model's metadata
-    samples = modality.write_samples(fakes, real, tmp_path / "tracked", info)
+    samples = modality.write_samples(fakes, real, tmp_path / "tracked", data.info)
     assert not samples.is_empty()
     for path in [*samples.images.values(), *samples.files]:
         assert path.exists() and path.stat().st_size > 0
-    exported = modality.export_samples(fakes, tmp_path / "exported", info)
+    exported = modality.export_samples(fakes, tmp_path / "exported", data.info)
     assert exported and all(f.exists() and f.stat().st_size > 0 for f in exported)
 
     # The registry stores G in MLflow's pt2 format: it must export with a dynamic batch size.
@@ -79,14 +79,21 @@ def test_modality_contract(name: str, index: int, tmp_path: Path, home: Path) ->
     assert samples_of(program.module()(z[:3])).shape[0] == 3
 
     # A learned metric model is the same network however often it is trained: hashes agree.
-    recipe = modality.metric_model(dataset, job.data)
+    recipe = modality.metric_model(data, job.data)
     if recipe is not None:
         assert train_metric_model(recipe)[1] == train_metric_model(recipe)[1]
-    scorer = job_metric_model(job, dataset, tracking_uri=None)
+    scorer = job_metric_model(job, data, tracking_uri=None)
     with torch.no_grad():
-        metrics = modality.evaluate(g, dataset, job.model, job.data, 0, scorer)
+        metrics = modality.evaluate(g, data, job.model, job.data, 0, scorer)
     declared = {m.name for m in modality.metric_specs(job.data)}
     assert declared <= {m.name for m in modality.metrics}
     assert set(metrics) == declared
     assert all(math.isfinite(v) for v in metrics.values())
-    assert len(modality.fingerprint(dataset)) == 16
+
+
+def test_every_objective_has_a_tiny_config() -> None:
+    """The conformance and restore tests reach every objective a modality declares."""
+    for name in NAMES:
+        modality = get_modality(name)
+        used = {modality.objective(load_job_dict(raw).model) for raw in modality.tiny_configs()}
+        assert used == set(modality.objectives), name

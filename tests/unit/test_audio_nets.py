@@ -51,7 +51,7 @@ def test_phase_shuffle_shifts_each_example_within_the_radius() -> None:
 
 def test_conditional_g_reads_the_class_from_the_last_latent_column() -> None:
     cfg = AudioModel(model_dim=1, latent_dim=8, conditional=True, n_classes=10)
-    z = MODALITY.sample_latents(cfg, 64, torch.Generator().manual_seed(0))
+    z = MODALITY.sample_latents(cfg, {}, 64, torch.Generator().manual_seed(0))
     assert z.shape == (64, 9)
     assert set(z[:, -1].tolist()) <= set(range(10))
     x, y = WaveGANGenerator(cfg, 1024)(z)

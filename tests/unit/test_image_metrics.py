@@ -19,7 +19,7 @@ def test_export_names_each_png_with_its_class(tmp_path: Path) -> None:
     data = ImageData(dataset="digits", size=8)
     g = MODALITY.build_generator(model, data).eval()
     with torch.no_grad():
-        fakes = g(MODALITY.sample_latents(model, 12, torch.Generator().manual_seed(0)))
+        fakes = g(MODALITY.sample_latents(model, {}, 12, torch.Generator().manual_seed(0)))
     info = MODALITY.describe_samples(None, data)  # type: ignore[arg-type]
     files = MODALITY.export_samples(fakes, tmp_path, info)
     assert len(files) == 12

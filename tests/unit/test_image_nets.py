@@ -18,7 +18,7 @@ def test_generator_and_discriminator_shapes(arch: str, size: int) -> None:
     model = ImageModel(arch=arch, latent_dim=8, g_channels=8, d_channels=8)
     data = ImageData(dataset="shapes", size=size)
     g, d = MODALITY.build_generator(model, data), MODALITY.build_discriminator(model, data)
-    x = g(MODALITY.sample_latents(model, 4))
+    x = g(MODALITY.sample_latents(model, {}, 4))
     assert x.shape == (4, 3, size, size) and x.abs().max() <= 1
     assert d(x).shape == (4,)
 
@@ -30,7 +30,7 @@ def test_conditional_generator_reads_the_class_from_the_last_latent_column() -> 
     for layer in g.modules():  # class gains start at 1 and biases at 0: make the classes differ
         if isinstance(layer, ConditionalBatchNorm2d) and layer.bias is not None:
             torch.nn.init.normal_(layer.bias.weight)
-    z = MODALITY.sample_latents(model, 20, torch.Generator().manual_seed(0))
+    z = MODALITY.sample_latents(model, {}, 20, torch.Generator().manual_seed(0))
     assert z.shape == (20, 9)
     assert torch.bincount(z[:, -1].long(), minlength=10).tolist() == [2] * 10  # balanced classes
     x, y = g(z)

@@ -7,19 +7,17 @@ the file and the line.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-from ganforge.modalities.sequence.config import SequenceData
-from ganforge.modalities.sequence.oracle import OracleLSTM
+from ganforge.modalities.tokens.config import TokenData
+from ganforge.modalities.tokens.oracle import OracleLSTM
 from ganforge.platform.errors import DataError
 from ganforge.platform.home import ganforge_home
 
@@ -45,14 +43,8 @@ class TokenCorpus:
     oracle: OracleLSTM | None = None
 
 
-def token_corpus(cfg: SequenceData) -> TokenCorpus:
-    """The corpus of `cfg`, built once per process (the config is frozen, so its JSON is a key)."""
-    return _cached_corpus(cfg.model_dump_json())
-
-
-@lru_cache(maxsize=4)
-def _cached_corpus(cfg_json: str) -> TokenCorpus:
-    cfg = SequenceData.model_validate(json.loads(cfg_json))
+def load_corpus(cfg: TokenData) -> TokenCorpus:
+    """The corpus of `cfg`: the oracle's samples, or a user file split into train and held-out."""
     if cfg.dataset == "oracle":
         return _oracle_corpus(cfg)
     if cfg.dataset == "text":
@@ -60,19 +52,19 @@ def _cached_corpus(cfg_json: str) -> TokenCorpus:
     return _ids_corpus(cfg)
 
 
-def make_oracle(cfg: SequenceData) -> OracleLSTM:
+def make_oracle(cfg: TokenData) -> OracleLSTM:
     return OracleLSTM(
         cfg.vocab_size or ORACLE_VOCAB, cfg.oracle_embed, cfg.oracle_hidden, cfg.seq_len, cfg.seed
     )
 
 
-def _oracle_corpus(cfg: SequenceData) -> TokenCorpus:
+def _oracle_corpus(cfg: TokenData) -> TokenCorpus:
     oracle = make_oracle(cfg)
     n_heldout = math.ceil(cfg.n_samples * cfg.heldout_fraction)
     # Sampling 11,000 x 20 tokens from a 5,000-way softmax takes a while on a CPU: cache it.
     total = cfg.n_samples + n_heldout
     key = f"{oracle.vocab_size}-{cfg.oracle_embed}-{cfg.oracle_hidden}-{cfg.seq_len}-{cfg.seed}-{total}"
-    cache = ganforge_home() / "cache" / "sequence" / f"oracle-{key}.pt"
+    cache = ganforge_home() / "cache" / "tokens" / f"oracle-{key}.pt"
     if cache.is_file():
         data = torch.load(cache)
     else:
@@ -86,7 +78,7 @@ def _oracle_corpus(cfg: SequenceData) -> TokenCorpus:
     )
 
 
-def _split(path: Path, rows: torch.Tensor, cfg: SequenceData) -> tuple[torch.Tensor, torch.Tensor]:
+def _split(path: Path, rows: torch.Tensor, cfg: TokenData) -> tuple[torch.Tensor, torch.Tensor]:
     if len(rows) < 2:
         raise DataError(f"{path}: {len(rows)} sequence(s); at least 2 are needed (training and held-out)")
     order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(cfg.seed))
@@ -114,7 +106,7 @@ def tokenize(line: str, tokenizer: str, lowercase: bool) -> list[str]:
     return list(line) if tokenizer == "char" else WORD.findall(line)
 
 
-def _text_corpus(cfg: SequenceData) -> TokenCorpus:
+def _text_corpus(cfg: TokenData) -> TokenCorpus:
     assert cfg.path is not None  # the config validator guarantees it
     lines = [tokenize(text, cfg.tokenizer, cfg.lowercase) for _, text in _read_lines(cfg.path)]
     counts = Counter(token for line in lines for token in line)
@@ -134,7 +126,7 @@ def _text_corpus(cfg: SequenceData) -> TokenCorpus:
     return TokenCorpus(train, heldout, len(vocab), vocab, cfg.tokenizer, 0)
 
 
-def _ids_corpus(cfg: SequenceData) -> TokenCorpus:
+def _ids_corpus(cfg: TokenData) -> TokenCorpus:
     path = cfg.path
     assert path is not None
     rows = []

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.modalities.sequence.config import SequenceModel
+from ganforge.modalities.tokens.config import TokenModel
 
 Tensor = torch.Tensor
 State = tuple[Tensor, Tensor]  # (h, c); c is unused by the GRU
@@ -22,10 +22,10 @@ State = tuple[Tensor, Tensor]  # (h, c); c is unused by the GRU
 class TokenGenerator(nn.Module):
     """Embedding -> one recurrent layer -> vocabulary logits, started from a learned input."""
 
-    def __init__(self, cfg: SequenceModel, vocab_size: int) -> None:
+    def __init__(self, cfg: TokenModel, vocab_size: int, seq_len: int) -> None:
         super().__init__()
-        self.vocab_size, self.seq_len, self.cell = vocab_size, cfg.seq_len, cfg.cell
-        hidden = cfg.hidden
+        self.vocab_size, self.seq_len, self.cell = vocab_size, seq_len, cfg.cell
+        hidden = cfg.hidden_dim
         self.embedding = nn.Embedding(vocab_size, cfg.embed_dim)
         self.start = nn.Parameter(torch.zeros(cfg.embed_dim))
         rnn = nn.LSTM if cfg.cell == "lstm" else nn.GRU
@@ -131,9 +131,9 @@ class TokenDiscriminator(nn.Module):
     Takes token ids (n, T) or (soft) one-hot rows (n, T, V); returns one logit per sequence.
     """
 
-    def __init__(self, cfg: SequenceModel, vocab_size: int) -> None:
+    def __init__(self, cfg: TokenModel, vocab_size: int, seq_len: int) -> None:
         super().__init__()
-        widths = [w for w in cfg.d_filter_sizes if w <= cfg.seq_len] or [min(cfg.d_filter_sizes)]
+        widths = [w for w in cfg.d_filter_sizes if w <= seq_len] or [min(cfg.d_filter_sizes)]
         self.embedding = nn.Embedding(vocab_size, cfg.d_embed_dim)
         self.convs = nn.ModuleList(nn.Conv1d(cfg.d_embed_dim, cfg.d_num_filters, w) for w in widths)
         features = cfg.d_num_filters * len(widths)

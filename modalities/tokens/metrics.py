@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import torch
 
-from ganforge.modalities.sequence.token_nets import TokenGenerator
+from ganforge.modalities.tokens.nets import TokenGenerator
 from ganforge.platform.modality import MetricSpec
 
 ORDER = 4
