@@ -33,10 +33,11 @@ WARMUP_FRACTION = 0.2
 def hand_written(job: JobConfig) -> float:
     """The loop a user would write by hand: D step, G step, EMA. Returns steps/s."""
     torch.manual_seed(job.train.seed)
-    g = MODALITY.build_generator(job.model, job.data)
-    d = MODALITY.build_discriminator(job.model, job.data)
+    prepared = MODALITY.prepare(job.data)
+    g = MODALITY.build_generator(job.model, prepared)
+    d = MODALITY.build_discriminator(job.model, prepared)
     ema = make_ema_copy(g)
-    data = MODALITY.load_dataset(job.data).tensors[0]
+    data = prepared.dataset.tensors[0]
     opt_g = torch.optim.Adam(g.parameters(), job.gan.g_opt.lr, job.gan.g_opt.betas)
     opt_d = torch.optim.Adam(d.parameters(), job.gan.d_opt.lr, job.gan.d_opt.betas)
     batch, steps = job.train.batch_size, job.train.steps

@@ -34,7 +34,7 @@ from torch.utils.data import Dataset
 from ganforge.platform.config import JobConfig
 from ganforge.platform.gan.batch import samples_of
 from ganforge.platform.metrics import MetricModel, feature_metrics, real_halves, resolve_metric_model
-from ganforge.platform.modality import get_modality
+from ganforge.platform.modality import Prepared, get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.local import run_local
 
@@ -176,10 +176,10 @@ def reference_rows(reals: Reals, perturbations: dict[str, Perturbation]) -> dict
 # ---- metric models, the trained generator, scoring ------------------------------------------------
 
 
-def metric_model(config: str, overrides: dict, dataset: Dataset, seed: int) -> MetricModel:
+def metric_model(config: str, overrides: dict, data: Prepared, seed: int) -> MetricModel:
     """The metric model of `config`'s data trained with `seed` (local cache only)."""
     job = load_untracked(config, {**overrides, "data.eval.metric_seed": seed})
-    recipe = get_modality(job.modality).metric_model(dataset, job.data)
+    recipe = get_modality(job.modality).metric_model(data, job.data)
     if recipe is None:
         raise ValueError(f"{config}: its modality has no metric model for this data")
     return resolve_metric_model(recipe, None)
@@ -191,14 +191,15 @@ def train_generator(job: JobConfig) -> nn.Module:
     with tempfile.TemporaryDirectory(prefix="ganforge-calibration-") as tmp:
         _, final = run_local(job, Path(tmp))
         state = load_state(final)
-    generator = modality.build_generator(job.model, job.data)
+    generator = modality.build_generator(job.model, modality.prepare(job.data))
     generator.load_state_dict(state["generator_ema" if job.gan.ema.enabled else "generator"])
     return generator.eval()
 
 
 def generate(job: JobConfig, generator: nn.Module, n: int) -> Tensor:
     modality = get_modality(job.modality)
-    z = modality.sample_latents(job.model, n, torch.Generator().manual_seed(LATENT_SEED))
+    # Image and audio latents need no data facts (info {}); only sequence latents do.
+    z = modality.sample_latents(job.model, {}, n, torch.Generator().manual_seed(LATENT_SEED))
     with torch.no_grad():
         return torch.cat([samples_of(generator(chunk)).float() for chunk in z.split(500)])
 
@@ -243,10 +244,10 @@ def calibrate(name: str, overrides: dict, gen_steps: int, seeds: int) -> str:
     modality = get_modality(job.modality)
     print(f"{name}: {config}", flush=True)
     start = time.perf_counter()
-    dataset = modality.load_dataset(job.data)
-    reals = split_reals(dataset, job.data.eval.samples)
+    data = modality.prepare(job.data)
+    reals = split_reals(data.dataset, job.data.eval.samples)
     start = _tick(f"data ({len(reals.x)} samples, halves of {len(reals.a)})", start)
-    scorers = [metric_model(config, overrides, dataset, seed) for seed in range(seeds)]
+    scorers = [metric_model(config, overrides, data, seed) for seed in range(seeds)]
     start = _tick(f"{seeds} metric model(s)", start)
     perturbations = image_perturbations() if kind == "image" else audio_perturbations(job.data.sample_rate)
     knn = job.data.eval.knn

@@ -39,9 +39,10 @@ def plain_trainable(config: dict) -> None:
     """A hand-written Tune function trainable: train, report with a checkpoint, evaluate."""
     job = load_job_file(config["config"], {"train.steps": config["steps"]})
     torch.manual_seed(job.train.seed)
-    g = MODALITY.build_generator(job.model, job.data)
-    d = MODALITY.build_discriminator(job.model, job.data)
-    data = MODALITY.load_dataset(job.data).tensors[0]
+    prepared = MODALITY.prepare(job.data)
+    g = MODALITY.build_generator(job.model, prepared)
+    d = MODALITY.build_discriminator(job.model, prepared)
+    data = prepared.dataset.tensors[0]
     opt_g = torch.optim.Adam(g.parameters(), config["lr"], job.gan.g_opt.betas)
     opt_d = torch.optim.Adam(d.parameters(), job.gan.d_opt.lr, job.gan.d_opt.betas)
     batch, latent = job.train.batch_size, job.model.latent_dim

@@ -100,10 +100,10 @@ def test_conditional_model_needs_labelled_data(tmp_path: Path) -> None:
     soundfile.write(tmp_path / "a.wav", _tone(0.1, 8000), 8000)
     data = AudioData(dataset="folder", path=tmp_path)
     with pytest.raises(ConfigError, match="no class sub-folders"):
-        MODALITY.build_generator(AudioModel(conditional=True), data)
+        MODALITY.build_generator(AudioModel(conditional=True), MODALITY.prepare(data))
     labelled = AudioData(dataset="folder", path=_folder(tmp_path / "labelled"))
     with pytest.raises(ConfigError, match="model.n_classes = 10: the data has 2 classes"):
-        MODALITY.build_generator(AudioModel(conditional=True, model_dim=2), labelled)
+        MODALITY.build_generator(AudioModel(conditional=True, model_dim=2), MODALITY.prepare(labelled))
 
 
 def test_utterance_plan_is_seeded_and_balanced() -> None:

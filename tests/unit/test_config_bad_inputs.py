@@ -16,7 +16,7 @@ import yaml
 
 from ganforge.modalities.image.config import ImageData
 from ganforge.modalities.image.data import load_images
-from ganforge.modalities.sequence.tiny import tiny_series, tiny_tokens
+from ganforge.modalities.tokens.tiny import tiny_tokens
 from ganforge.modalities.toy import MODALITY as TOY
 from ganforge.modalities.toy.config import ToyData
 from ganforge.modalities.toy.data import load_points
@@ -30,6 +30,7 @@ from ganforge.platform.config import (
 )
 from ganforge.platform.config.loading import read_yaml
 from ganforge.platform.errors import DataError
+from ganforge.platform.modality import get_modality
 from tests.conftest import REPO, run_cli
 
 TOY_YAML = yaml.safe_dump(TOY.tiny_config(), sort_keys=False)
@@ -72,7 +73,8 @@ def _refused_by_cli(command: str, config: Path, home: Path) -> str:
 LATIN1_COMMENT = b"# caf\xe9 au lait\n" + TOY_YAML.encode()
 DUPLICATE_SECTION = TOY_YAML + "gan:\n  loss: hinge\n" + "gan:\n  n_critic: 2\n"
 DUPLICATE_NESTED = TOY_YAML + "gan:\n  g_opt:\n    lr: 0.001\n    betas: [0.5, 0.9]\n    lr: 0.002\n"
-SEQUENCE_LENGTHS = yaml.safe_dump(apply_overrides(tiny_tokens(), {"data.seq_len": 10}), sort_keys=False)
+OLD_SEQUENCE = yaml.safe_dump({**tiny_tokens(), "modality": "sequence"}, sort_keys=False)
+IGNORED_OPTION = yaml.safe_dump(apply_overrides(tiny_tokens(), {"gan.r1_gamma": 1.0}), sort_keys=False)
 
 CLI_CASES = {
     "latin-1 comment": (LATIN1_COMMENT, "not UTF-8 text (byte 0xE9 at line 1)"),
@@ -95,9 +97,13 @@ CLI_CASES = {
         _job_text({"model.pack": 3}).encode(),
         "model.pack = 3 does not divide train.batch_size = 32",
     ),
-    "sequence lengths differ": (
-        SEQUENCE_LENGTHS.encode(),
-        "model.seq_len = 8: must equal data.seq_len = 10",
+    "the old sequence modality": (
+        OLD_SEQUENCE.encode(),
+        "modality = 'sequence' was split in two: use 'tokens' (oracle, text, token_ids) or 'timeseries'",
+    ),
+    "an option the objective ignores": (
+        IGNORED_OPTION.encode(),
+        "gan.r1_gamma = 1.0: the 'seqgan' objective of this tokens job ignores it",
     ),
 }
 
@@ -210,7 +216,7 @@ def test_non_finite_floats_from_yaml_and_set(tmp_path: Path) -> None:
     plain.write_text(TOY_YAML)
     with pytest.raises(ConfigError, match=r"gan\.g_opt\.lr = inf: Input should be a finite number$"):
         load_job_file(plain, ["gan.g_opt.lr=.inf"])
-    series = apply_overrides(tiny_series(), {"model.moment_weight": math.inf})
+    series = apply_overrides(_tiny_series(), {"model.moment_weight": math.inf})
     with pytest.raises(ConfigError, match=r"model\.moment_weight = inf: Input should be a finite number$"):
         load_job_dict(series)
 
@@ -241,15 +247,29 @@ def test_pack_must_divide_the_batch() -> None:
     )
 
 
+def _tiny_series() -> dict:
+    return get_modality("timeseries").tiny_configs()[0]
+
+
 @pytest.mark.parametrize(
-    ("raw", "overrides", "message"),
+    ("modality", "overrides", "message"),
     [
-        (tiny_series(), {"model.seq_len": 12}, "model.seq_len = 12: must equal data.seq_len = 8"),
-        (tiny_series(), {"model.method": "gumbel"}, "model.method = 'gumbel': not a method for series data"),
-        (tiny_tokens(), {"model.noise_dim": 7}, "model: 'noise_dim' is not used for kind 'tokens' sequences"),
+        (
+            "timeseries",
+            {"model.method": "gumbel"},
+            "model.method = 'gumbel': Input should be 'timegan' or 'convgan'",
+        ),
+        (
+            "tokens",
+            {"model.method": "timegan"},
+            "model.method = 'timegan': Input should be 'mle', 'seqgan' or",
+        ),
+        ("tokens", {"model.noise_dim": 7}, "model.noise_dim: unknown key"),
+        ("tokens", {"model.seq_len": 8}, "model.seq_len: unknown key"),
     ],
 )
-def test_sequence_model_must_fit_its_data_at_load(raw: dict, overrides: dict, message: str) -> None:
+def test_a_sequence_model_takes_only_its_own_keys(modality: str, overrides: dict, message: str) -> None:
+    raw = tiny_tokens() if modality == "tokens" else _tiny_series()
     with pytest.raises(ConfigError) as error:
         load_job_dict(apply_overrides(raw, overrides), source="job.yaml")
     assert str(error.value).startswith(f"job.yaml: {message}")

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils.data import TensorDataset
 
 from ganforge.modalities.image import MODALITY
 from ganforge.modalities.image.augment import diff_augment
-from ganforge.modalities.image.config import ImageData, ImageModel
+from ganforge.modalities.image.config import ImageModel
 from ganforge.modalities.image.nets import ConditionalBatchNorm2d
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan import add_spectral_norm
+from ganforge.platform.modality import Prepared
+
+
+def _images(size: int, channels: int = 3, classes: int = 9) -> Prepared:
+    """The prepared facts the builders read (size, channels, class names), without real images."""
+    info = {"size": size, "channels": channels, "class_names": [str(c) for c in range(classes)]}
+    return Prepared(TensorDataset(torch.zeros(1)), info, "no-data")
 
 
 @pytest.mark.parametrize(("arch", "size"), [("dcgan", 32), ("dcgan", 64), ("resnet", 32), ("dcgan", 8)])
 def test_generator_and_discriminator_shapes(arch: str, size: int) -> None:
     model = ImageModel(arch=arch, latent_dim=8, g_channels=8, d_channels=8)
-    data = ImageData(dataset="shapes", size=size)
+    data = _images(size)
     g, d = MODALITY.build_generator(model, data), MODALITY.build_discriminator(model, data)
     x = g(MODALITY.sample_latents(model, {}, 4))
     assert x.shape == (4, 3, size, size) and x.abs().max() <= 1
@@ -25,7 +33,7 @@ def test_generator_and_discriminator_shapes(arch: str, size: int) -> None:
 
 def test_conditional_generator_reads_the_class_from_the_last_latent_column() -> None:
     model = ImageModel(arch="resnet", latent_dim=8, g_channels=8, d_channels=8, num_classes=10)
-    data = ImageData(dataset="digits", size=8)
+    data = _images(8, channels=1, classes=10)
     g = MODALITY.build_generator(model, data).eval()
     for layer in g.modules():  # class gains start at 1 and biases at 0: make the classes differ
         if isinstance(layer, ConditionalBatchNorm2d) and layer.bias is not None:
@@ -44,13 +52,13 @@ def test_conditional_generator_reads_the_class_from_the_last_latent_column() -> 
 
 def test_num_classes_must_match_the_data() -> None:
     with pytest.raises(ConfigError, match="model.num_classes = 3: .* has 10 class"):
-        MODALITY.build_generator(ImageModel(num_classes=3), ImageData(dataset="digits", size=8))
+        MODALITY.build_generator(ImageModel(num_classes=3), _images(8, channels=1, classes=10))
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "resnet"])
 def test_spectral_norm_switch_covers_every_d_layer_including_the_projection(arch: str) -> None:
     model = ImageModel(arch=arch, g_channels=8, d_channels=8, num_classes=9)
-    d = add_spectral_norm(MODALITY.build_discriminator(model, ImageData(dataset="shapes", size=16)))
+    d = add_spectral_norm(MODALITY.build_discriminator(model, _images(16)))
     weighted = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
     assert weighted and all(hasattr(m, "parametrizations") for m in weighted)
     assert hasattr(d.head.embed, "parametrizations")
@@ -58,7 +66,7 @@ def test_spectral_norm_switch_covers_every_d_layer_including_the_projection(arch
 
 def test_diffaugment_keeps_gradients_and_is_off_in_eval_mode() -> None:
     model = ImageModel(g_channels=8, d_channels=8, diffaugment="color,translation,cutout")
-    d = MODALITY.build_discriminator(model, ImageData(dataset="shapes", size=16))
+    d = MODALITY.build_discriminator(model, _images(16))
     x = torch.rand(6, 3, 16, 16, requires_grad=True)
     d(x).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0

@@ -42,7 +42,7 @@ def test_option_trains(name: str, tmp_path: Path) -> None:
     assert metrics["step"] == 10
     assert all(math.isfinite(v) for v in metrics.values())
     state = torch.load(final / "state.pt", weights_only=False)
-    expected = {"step", "generator", "discriminator", "generator_ema", "opt_g", "opt_d", "step_state"}
+    expected = {"step", "generator", "discriminator", "generator_ema", "optimizers", "objective"}
     assert set(state) == expected
 
 

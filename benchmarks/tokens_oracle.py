@@ -4,7 +4,7 @@ One MLE pre-training run is shared: its generator starts the MLE continuation (t
 the Gumbel-softmax run and the SeqGAN run (`model.init_generator`), so every method gets the same
 start and the same number of further G steps (SeqGAN: fewer; its rollouts cost far more).
 
-python benchmarks/sequence_oracle.py [--pretrain 1600] [--adversarial 400] [--seqgan 0] [--pure-gumbel]
+python benchmarks/tokens_oracle.py [--pretrain 1600] [--adversarial 400] [--seqgan 0] [--pure-gumbel]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 
 from common import command_line, load_untracked, write_section
 
-from ganforge.modalities.sequence.token_data import token_corpus
+from ganforge.modalities.tokens.data import load_corpus
 from ganforge.platform.runners.local import run_local
 
 KEYS = ("oracle_nll", "heldout_nll", "bleu4", "self_bleu4")
@@ -46,7 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         mle, start_ckpt, minutes = _run(
-            "configs/sequence/oracle_mle.yaml", {"train.steps": args.pretrain}, root, "mle-pretrain"
+            "configs/tokens/oracle_mle.yaml", {"train.steps": args.pretrain}, root, "mle-pretrain"
         )
         rows.append(("MLE (pre-training)", args.pretrain, mle, minutes))
         init = {"model.init_generator": str(start_ckpt)}
@@ -66,10 +66,10 @@ def main() -> None:
             runs.append(("SeqGAN", "oracle_seqgan", seqgan))
         for label, config, overrides in runs:
             name = f"{config}-{len(rows)}"
-            metrics, _, minutes = _run(f"configs/sequence/{config}.yaml", {**overrides, **init}, root, name)
+            metrics, _, minutes = _run(f"configs/tokens/{config}.yaml", {**overrides, **init}, root, name)
             rows.append((label, args.pretrain + overrides["train.steps"], metrics, minutes))
-    job = load_untracked("configs/sequence/oracle_mle.yaml", {})
-    corpus = token_corpus(job.data)
+    job = load_untracked("configs/tokens/oracle_mle.yaml", {})
+    corpus = load_corpus(job.data)
     real_nll = corpus.oracle.nll(corpus.heldout) if corpus.oracle is not None else float("nan")
     table = "\n".join(
         f"| {label} | {steps} | {m['oracle_nll']:.3f} | {m['heldout_nll']:.3f} | {m['bleu4']:.3f} | "
