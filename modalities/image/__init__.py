@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ganforge.modalities.image.config import ImageData, ImageModel
-from ganforge.modalities.image.data import class_names, load_images
+from ganforge.modalities.image.data import read_images
 from ganforge.modalities.image.features import classifier_recipe
 from ganforge.modalities.image.inception import InceptionFile
 from ganforge.modalities.image.metrics import METRICS, metric_specs
@@ -48,14 +48,15 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
         return metric_specs(data_cfg)
 
     def prepare(self, data_cfg: ImageData) -> Prepared:
+        dataset, class_names = read_images(data_cfg)
         info = {
             "layout": "NCHW",
             "value_range": [-1.0, 1.0],
             "size": data_cfg.size,
             "channels": data_cfg.n_channels,
-            "class_names": class_names(data_cfg),
+            "class_names": class_names,
         }
-        return Prepared.of(load_images(data_cfg), info)
+        return Prepared.of(dataset, info)
 
     def build_generator(self, model_cfg: ImageModel, data: Prepared) -> nn.Module:
         _check_classes(model_cfg, data)

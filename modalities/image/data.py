@@ -10,7 +10,6 @@ import logging
 import os
 import tempfile
 import zipfile
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -39,28 +38,30 @@ def cache_dir() -> Path:
 
 
 def class_names(cfg: ImageData) -> list[str]:
-    """The class names of the configured data, without loading the images."""
-    if cfg.dataset == "digits":
-        return [str(d) for d in range(10)]
-    if cfg.dataset == "shapes":
-        return [f"{colour}-{shape}" for shape in SHAPES for colour in COLOURS]
-    if cfg.dataset == "folder":
-        return [name for name, _ in _folder_classes(_path(cfg))]
-    return _npz_class_names(_path(cfg))
+    """The class names of the configured data (a user folder or file is read for them)."""
+    return read_images(cfg)[1]
 
 
 def load_images(cfg: ImageData) -> TensorDataset:
     """The real set as a TensorDataset of (images in [-1, 1], class ids)."""
+    return read_images(cfg)[0]
+
+
+def read_images(cfg: ImageData) -> tuple[TensorDataset, list[str]]:
+    """The real set and its class names, from one pass over the data."""
     if cfg.dataset == "digits":
-        x, y = _digits()
+        (x, y), names = _digits(), [str(d) for d in range(10)]
     elif cfg.dataset == "shapes":
         x, y = _shapes_cached(cfg.size, cfg.n_samples, cfg.seed)
+        names = [f"{colour}-{shape}" for shape in SHAPES for colour in COLOURS]
     elif cfg.dataset == "folder":
-        x, y = _read_folder(_path(cfg), cfg.size, cfg.n_channels)
+        classes = _folder_classes(_path(cfg))
+        x, y = _read_folder(classes, _path(cfg), cfg.size, cfg.n_channels)
+        names = [name for name, _ in classes]
     else:
-        x, y = _read_npz(_path(cfg))
+        x, y, names = _read_npz(_path(cfg))
     x = _to_channels(_resize(x, cfg.size), cfg.n_channels)
-    return TensorDataset(x.clamp(-1, 1).contiguous(), y.long())
+    return TensorDataset(x.clamp(-1, 1).contiguous(), y.long()), names
 
 
 def _path(cfg: ImageData) -> Path:
@@ -151,7 +152,6 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-@cache
 def _folder_classes(root: Path) -> list[tuple[str, list[Path]]]:
     """(class name, files): one class per sub-folder holding images, else one class for all."""
     if not root.is_dir():
@@ -166,10 +166,12 @@ def _folder_classes(root: Path) -> list[tuple[str, list[Path]]]:
     return classes
 
 
-def _read_folder(root: Path, size: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_folder(
+    classes: list[tuple[str, list[Path]]], root: Path, size: int, channels: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     mode = "L" if channels == 1 else "RGB"
     images, labels, skipped = [], [], 0
-    for label, (_, files) in enumerate(_folder_classes(root)):
+    for label, (_, files) in enumerate(classes):
         for file in files:
             try:
                 with Image.open(file) as image:
@@ -199,17 +201,9 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: cannot read .npz arrays ({error})") from None
 
 
-def _npz_class_names(path: Path) -> list[str]:
-    arrays = _load_npz(path)
-    if "class_names" in arrays:
-        return [str(name) for name in arrays["class_names"]]
-    labels = arrays.get("y")
-    count = int(labels.max()) + 1 if labels is not None and labels.size else 1
-    return [str(i) for i in range(count)]
-
-
-def _read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """`x`: (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 0..255 or float in [-1, 1]; `y`: ids."""
+def _read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """`x`: (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 0..255 or float in [-1, 1]; `y`: ids;
+    `class_names` (optional): a name per id, else the ids as names."""
     arrays = _load_npz(path)
     if "x" not in arrays:
         raise DataError(f"{path}: expected an array named 'x' (found: {', '.join(arrays) or 'none'})")
@@ -228,4 +222,8 @@ def _read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     labels = arrays.get("y", np.zeros(len(x), dtype=np.int64))
     if labels.shape != (len(x),) or (labels.size and labels.min() < 0):
         raise DataError(f"{path}: y must hold one non-negative class id per image")
-    return images, torch.as_tensor(labels.astype(np.int64))
+    if "class_names" in arrays:
+        names = [str(name) for name in arrays["class_names"]]
+    else:
+        names = [str(i) for i in range(int(labels.max()) + 1 if labels.size else 1)]
+    return images, torch.as_tensor(labels.astype(np.int64)), names
