@@ -169,9 +169,14 @@ def test_killed_worker_on_the_cluster_is_replaced_and_history_has_no_gap(
     )
     command = [GANFORGE, "train", str(config), "--address", cluster["gcs"], "--json"]
     result, killed = run_killing_one_worker(
-        command, tmp_path, tmp_path / "checkpoints", env={"GANFORGE_HOME": str(home)}
+        command,
+        tmp_path,
+        tmp_path / "checkpoints",
+        env={"GANFORGE_HOME": str(home)},
+        dashboard=cluster["jobs"],
+        cluster_env=cluster["env"],
     )
-    assert killed is not None, "no checkpoint appeared before the run ended"
+    assert killed is not None, "no worker of this run was found and killed before it ended"
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["metrics"]["step"] == steps and outcome["model_version"] == "1"

@@ -57,7 +57,7 @@ def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home
     result, killed = run_killing_one_worker(
         [GANFORGE, "train", str(config), "--json"], tmp_path, home / "ray"
     )
-    assert killed is not None, "no checkpoint appeared before the run ended"
+    assert killed is not None, "no worker of this run was found and killed before it ended"
     assert result.returncode == 0, result.stderr[-3000:]
     stdout = result.stdout
     outcome = json.loads(stdout.strip().splitlines()[-1])
