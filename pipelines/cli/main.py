@@ -13,12 +13,12 @@ from typing import Any
 import click
 import yaml
 
+from ganforge.pipelines.cli.auth import prefer_token_auth
 from ganforge.pipelines.cli.errors import set_option, user_errors
 from ganforge.pipelines.cli.jobs import jobs, submit
 from ganforge.pipelines.cli.models import evaluate, generate, select
 from ganforge.pipelines.cli.services import services
 from ganforge.pipelines.cli.sweep import sweep
-from ganforge.platform.cluster.auth import prefer_token_auth
 from ganforge.platform.home import ganforge_home
 
 
@@ -26,12 +26,18 @@ from ganforge.platform.home import ganforge_home
 @click.version_option(package_name="ganforge")
 def cli() -> None:
     """ganforge: distributed multi-modal GAN training on Ray, tracked in MLflow."""
-    prefer_token_auth()  # before any command imports Ray (see platform/cluster/auth.py)
+    # The entry point: the one place that sets this process's environment. Pipelines resolve
+    # each job's settings from it once and hand them to Ray workers (platform/settings.py).
+    prefer_token_auth()  # before any command imports Ray (see pipelines/cli/auth.py)
     # Resolved now: inside a Ray job the working directory can disappear once Ray is running.
     os.environ["GANFORGE_HOME"] = str(ganforge_home())
     # MLflow logs store set-up at INFO ("Creating initial MLflow database tables..."): noise
     # around the CLI's own lines, and it would break the one-line error of a bad input.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the CLI reports instead
+    # Ray Train V2 and Tune print their own status tables; ganforge shows its own progress bar.
+    for name in ("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "RAY_AIR_NEW_OUTPUT", "RAY_DEDUP_LOGS"):
+        os.environ.setdefault(name, "0")
 
 
 @cli.command()

@@ -8,7 +8,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import yaml
 
@@ -16,6 +15,7 @@ from ganforge.platform.cluster.jobs import cluster_address, job_client
 from ganforge.platform.cluster.wheel import SubmitError, build_wheel
 from ganforge.platform.config import load_job_file
 from ganforge.platform.config.loading import read_yaml
+from ganforge.platform.settings import is_local_address
 
 CONFIG_NAME = "ganforge-submitted.yaml"
 # Settings that point the job at the same tracking server and object store as the submitter.
@@ -46,23 +46,14 @@ def _resolved(path: str, overrides: tuple[str, ...]) -> tuple[str, str, dict]:
     return "train", job.name, job.to_dict()
 
 
-def _is_loopback(url: str) -> bool:
-    """True for an address only this machine can use: loopback hosts, local files and SQLite."""
-    parsed = urlparse(url if "://" in url else f"//{url}")
-    if parsed.scheme in ("sqlite", "file"):
-        return True
-    host = parsed.hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def forwarded_env(address: str | None) -> dict[str, str]:
     """The submitter's tracking settings, for the job. A loopback URL or a local store means this
     machine, so it is only forwarded to a cluster that is on this machine too."""
-    local_cluster = _is_loopback(cluster_address(address))
+    local_cluster = is_local_address(cluster_address(address))
     return {
         key: os.environ[key]
         for key in FORWARDED_ENV
-        if key in os.environ and (local_cluster or not _is_loopback(os.environ[key]))
+        if key in os.environ and (local_cluster or not is_local_address(os.environ[key]))
     }
 
 

@@ -20,17 +20,18 @@ from ganforge.platform.errors import ConfigError
 from ganforge.platform.metrics.jobs import pinned_uri
 from ganforge.platform.metrics.store import PIN_KEY
 from ganforge.platform.runners.tune_trial import JOB_KEY, SWEEP_KEY, tune_trainable
+from ganforge.platform.settings import JobSettings
 from ganforge.platform.sweeps.schedulers import build_scheduler, build_searcher
 from ganforge.platform.sweeps.space import param_space
 from ganforge.platform.sweeps.stopper import DivergenceStopper
-from ganforge.platform.tracking.store import apply_s3_endpoint, check_reachable, ganforge_home, tracking_uri
+from ganforge.platform.tracking.store import check_reachable, tracking_uri
 from ganforge.platform.tracking.sweep_runs import open_parent_run
 
 STATE_FILE = "ganforge-sweep.json"
 
 
-def _experiment_dir(loaded: LoadedSweep, resume: bool) -> Path:
-    root = Path(loaded.sweep.storage_path or ganforge_home() / "sweeps")
+def _experiment_dir(loaded: LoadedSweep, home: Path, resume: bool) -> Path:
+    root = Path(loaded.sweep.storage_path or home / "sweeps")
     if not resume:
         return root / f"{loaded.sweep.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     candidates = sorted(p.parent for p in root.glob(f"{loaded.sweep.name}-*/{STATE_FILE}"))
@@ -80,7 +81,6 @@ def _open_tracking(loaded: LoadedSweep, path: Path, resume: bool) -> dict[str, s
     tracking = loaded.sweep.tracking or loaded.job.tracking
     if not tracking.enabled:
         return None
-    apply_s3_endpoint(tracking)
     check_reachable(tracking_uri(tracking))
     state = path / STATE_FILE
     if resume:
@@ -101,11 +101,28 @@ def _pin_metric_model(loaded: LoadedSweep) -> LoadedSweep:
     return replace(loaded, base=base, job=job)
 
 
-def run_sweep(loaded: LoadedSweep, resume: bool = False, address: str | None = None) -> SweepOutcome:
-    """Runs (or resumes) the sweep; returns every trial's outcome and the registered best."""
-    path = _experiment_dir(loaded, resume)
+def run_sweep(
+    loaded: LoadedSweep,
+    resume: bool = False,
+    address: str | None = None,
+    settings: JobSettings | None = None,
+) -> SweepOutcome:
+    """Runs (or resumes) the sweep; returns every trial's outcome and the registered best.
+
+    Args:
+        settings: the sweep's home folder, tracking and S3 settings, for this process and the
+            trials; default: resolved once, here, from its tracking section and the environment.
+            None of them is left in os.environ afterwards.
+    """
+    settings = settings or JobSettings.resolve(loaded.sweep.tracking or loaded.job.tracking)
+    with settings.applied():
+        return _run_sweep(loaded, settings, resume, address)
+
+
+def _run_sweep(loaded: LoadedSweep, settings: JobSettings, resume: bool, address: str | None) -> SweepOutcome:
+    path = _experiment_dir(loaded, settings.home, resume)
     # Before the sweep's MLflow run: a trial no node can hold is refused now, not waited on forever.
-    connect(address)
+    connect(address, settings=settings)
     require_resources(ResourceRequest.for_trial(loaded.sweep.resources))
     sweep_runs = _open_tracking(loaded, path, resume)
     if not resume and sweep_runs is None:

@@ -20,6 +20,7 @@ from ganforge.platform.modality import get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.interrupt import SigintWatch
 from ganforge.platform.runners.local import run_local
+from ganforge.platform.settings import JobSettings
 from ganforge.platform.tracking.model import (
     GeneratorCard,
     RegisteredGenerator,
@@ -27,7 +28,7 @@ from ganforge.platform.tracking.model import (
     log_generator,
 )
 from ganforge.platform.tracking.run import config_hash, finish_run, ganforge_version, git_commit, start_run
-from ganforge.platform.tracking.store import apply_s3_endpoint, check_reachable, ganforge_home, tracking_uri
+from ganforge.platform.tracking.store import check_reachable, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
 ProgressFn = Callable[[int, dict[str, float]], None]
@@ -94,6 +95,7 @@ def _final_generator(job: JobConfig, checkpoint_dir: Path) -> torch.nn.Module:
 
 def _run(
     job: JobConfig,
+    settings: JobSettings,
     target: TrackingTarget | None,
     address: str | None,
     on_progress: ProgressFn | None,
@@ -101,14 +103,15 @@ def _run(
     """Runs the chosen runner: final metrics, an opener of the final checkpoint, its location."""
     name = f"{job.name}-{target.run_id[:8] if target else time.strftime('%Y%m%d-%H%M%S')}"
     if job.train.runner == "local" and job.train.workers == 1:
-        root = ganforge_home() / "checkpoints" / name
+        root = settings.home / "checkpoints" / name
         metrics, final = run_local(job, root, target, on_progress)
         return metrics, lambda: nullcontext(str(final)), str(final)
     from ganforge.platform.runners.ray_train import run_ray_train  # Ray only when it is used
 
-    connect(address)
-    storage = job.train.storage_path or str(ganforge_home() / "ray")
-    metrics, checkpoint = run_ray_train(job, storage, name, target, on_progress)
+    connect(address, settings=settings)
+    storage = job.train.storage_path or str(settings.home / "ray")
+    worker_env = settings.env_vars(address)
+    metrics, checkpoint = run_ray_train(job, storage, name, target, on_progress, worker_env=worker_env)
     return metrics, checkpoint.as_directory, checkpoint.path
 
 
@@ -148,23 +151,17 @@ def log_and_register(
     )
 
 
-def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | None = None) -> TrainOutcome:
-    """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
-
-    Raises:
-        GanforgeError: bad data, unreachable tracking or Ray, resources the Ray cluster can never
-            provide (ConfigError), or a failed/diverged training run.
-        KeyboardInterrupt: Ctrl-C, with either runner (the run is marked FAILED).
-    """
+def _train(
+    job: JobConfig, settings: JobSettings, address: str | None, on_progress: ProgressFn | None
+) -> TrainOutcome:
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
-        apply_s3_endpoint(job.tracking)
         check_reachable(tracking_uri(job.tracking, create=False))
     facts = inspect_data(job)
     if job.train.runner == "ray" or job.train.workers > 1:
         # Before any MLflow run (and before a metric model is trained): a job the cluster can never
         # hold is refused within seconds and leaves nothing behind, where Ray would wait forever.
         try:
-            connect(address)
+            connect(address, settings=settings)
         except ValueError as error:  # e.g. an HTTP address: Ray explains over several lines
             raise ConfigError(f"{str(error).split('. ')[0]} (give HOST:6379 or ray://HOST:10001)") from None
         except Exception as error:
@@ -179,7 +176,7 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
     ctrl_c = SigintWatch()
     try:
         with ctrl_c:
-            metrics, open_checkpoint, checkpoint = _run(job, target, address, on_progress)
+            metrics, open_checkpoint, checkpoint = _run(job, settings, target, address, on_progress)
         if ctrl_c.seen:  # taken by Ray Train's handler after the run had ended
             raise KeyboardInterrupt
         metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
@@ -208,3 +205,26 @@ def train(job: JobConfig, address: str | None = None, on_progress: ProgressFn | 
         tracking_uri=target.uri if target else None,
         checkpoint=checkpoint,
     )
+
+
+def train(
+    job: JobConfig,
+    address: str | None = None,
+    on_progress: ProgressFn | None = None,
+    settings: JobSettings | None = None,
+) -> TrainOutcome:
+    """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
+
+    Args:
+        settings: the job's home folder, tracking and S3 settings, for this process and its Ray
+            workers; default: resolved once, here, from the job's tracking section and the
+            environment. None of them is left in os.environ afterwards (no leak into a next job).
+
+    Raises:
+        GanforgeError: bad data, unreachable tracking or Ray, resources the Ray cluster can never
+            provide (ConfigError), or a failed/diverged training run.
+        KeyboardInterrupt: Ctrl-C, with either runner (the run is marked FAILED).
+    """
+    settings = settings or JobSettings.resolve(job.tracking)
+    with settings.applied():
+        return _train(job, settings, address, on_progress)

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ganforge.platform.cluster.auth import prefer_token_auth
 from ganforge.platform.cluster.wheel import SubmitError
 
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
@@ -27,8 +26,11 @@ def cluster_address(address: str | None) -> str:
 
 
 def job_client(address: str | None) -> Any:
-    """A connected JobSubmissionClient; an unreachable or refusing cluster is one clear error."""
-    prefer_token_auth()
+    """A connected JobSubmissionClient; an unreachable or refusing cluster is one clear error.
+
+    A cluster with token authentication needs RAY_AUTH_MODE=token set before Ray is imported:
+    the CLI's entry point sets it when a token exists (pipelines/cli/auth.py).
+    """
     from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +93,14 @@ def run_ray_train(
     on_progress: ProgressFn | None = None,
     callbacks: list[Any] | None = None,
     resume_from: ray.train.Checkpoint | None = None,
+    worker_env: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, float], ray.train.Checkpoint]:
     """Runs the loop in `job.train.workers` Ray Train workers; returns final metrics and checkpoint.
 
     `callbacks` go on the RunConfig (a Tune trial forwards reports with TuneReportCallback);
-    `resume_from` starts from a checkpoint (a PBT exploit's donor).
+    `resume_from` starts from a checkpoint (a PBT exploit's donor); `worker_env` is the job's
+    settings for its workers (`JobSettings.env_vars`), over those Ray was started with: a second
+    job in the same process may have its own.
     """
     # Checkpoints on S3 (MinIO, AWS) survive the loss of a node; the endpoint is explicit.
     storage, filesystem = arrow_storage(storage_path, job.tracking.s3_endpoint_url)
@@ -117,6 +120,7 @@ def run_ray_train(
             failure_config=FailureConfig(max_failures=job.train.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=job.train.keep_checkpoints),
             callbacks=callbacks,
+            worker_runtime_env={"env_vars": dict(worker_env)} if worker_env else None,
         ),
         resume_from_checkpoint=resume_from,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from ganforge.platform.home import ganforge_home
 from ganforge.platform.services.processes import (
     LOOPBACK,
     ServiceError,
@@ -28,7 +29,6 @@ from ganforge.platform.services.processes import (
     wait_until,
 )
 from ganforge.platform.storage import retry, s3_client, split_s3_uri
-from ganforge.platform.tracking.store import ganforge_home
 
 DEFAULT_ARTIFACTS = "s3://ganforge/mlflow"
 # moto accepts any key pair; these are used only when no AWS_* credentials are set.
@@ -119,21 +119,14 @@ def _start_s3(options: ServicesOptions, logs: Path) -> tuple[str, int | None]:
 
 def _ensure_bucket(endpoint: str, destination: str) -> None:
     bucket, _ = split_s3_uri(destination)
-    env = _service_env(endpoint)
-    keys = {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if k in env}
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(keys)
-    try:
-        client = s3_client(endpoint)
-        existing = {b["Name"] for b in retry(client.list_buckets, "list buckets")["Buckets"]}
-        if bucket not in existing:
-            retry(lambda: client.create_bucket(Bucket=bucket), f"create bucket {bucket}")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    # With no AWS_* credentials set, the services' fallback pair, for this client alone (this
+    # process's environment is not ours to change); set ones are boto3's to read, session token too.
+    fallback = "AWS_ACCESS_KEY_ID" not in os.environ
+    pair = (LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"], LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    client = s3_client(endpoint, pair if fallback else None)
+    existing = {b["Name"] for b in retry(client.list_buckets, "list buckets")["Buckets"]}
+    if bucket not in existing:
+        retry(lambda: client.create_bucket(Bucket=bucket), f"create bucket {bucket}")
 
 
 def _start_mlflow(options: ServicesOptions, endpoint: str, logs: Path) -> tuple[str, int, str]:

@@ -16,12 +16,21 @@ from botocore.config import Config
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
 
 
-def s3_client(endpoint_url: str | None = None) -> Any:
-    """An S3 client for `endpoint_url`, else MLFLOW_S3_ENDPOINT_URL / AWS_ENDPOINT_URL_S3, else AWS."""
+def s3_client(endpoint_url: str | None = None, credentials: tuple[str, str] | None = None) -> Any:
+    """An S3 client for `endpoint_url`, else MLFLOW_S3_ENDPOINT_URL / AWS_ENDPOINT_URL_S3, else AWS.
+
+    Args:
+        endpoint_url: the S3 endpoint (MinIO, the local one); None: from the environment, else AWS.
+        credentials: (access key id, secret key) for this client alone; None: boto3's usual
+            sources (AWS_* variables, credential files).
+    """
     endpoint = (
         endpoint_url or os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
     )
-    return boto3.client("s3", endpoint_url=endpoint, config=RETRY_CONFIG)
+    keys = {}
+    if credentials is not None:
+        keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]}
+    return boto3.client("s3", endpoint_url=endpoint, config=RETRY_CONFIG, **keys)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

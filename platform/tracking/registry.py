@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import warnings
 from contextlib import redirect_stderr
@@ -53,7 +52,6 @@ def load_generator(model_uri: str, tracking_uri: str) -> LoadedGenerator:
     Raises:
         TrackingError: unknown URI, or a model that ganforge did not log.
     """
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the CLI reports instead
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri)
     version = resolve_version(client, model_uri)

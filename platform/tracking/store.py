@@ -117,18 +117,6 @@ def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> st
         return experiment.experiment_id
 
 
-def apply_s3_endpoint(cfg: TrackingConfig) -> None:
-    """Points MLflow's S3 artifact client at the configured endpoint (MinIO, the local one).
-
-    Set before Ray starts, so local Ray workers inherit it. Retries: botocore's `standard`
-    mode (backoff on throttling, 5xx and dropped connections) unless the user chose otherwise.
-    """
-    if cfg.s3_endpoint_url:
-        os.environ["MLFLOW_S3_ENDPOINT_URL"] = cfg.s3_endpoint_url
-    os.environ.setdefault("AWS_RETRY_MODE", "standard")
-    os.environ.setdefault("AWS_MAX_ATTEMPTS", "8")
-
-
 def ui_command(uri: str) -> str:
     """The command that opens the MLflow UI on `uri`."""
     if uri.startswith("sqlite:///"):

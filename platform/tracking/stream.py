@@ -25,8 +25,8 @@ log = logging.getLogger("ganforge.storage")
 # dead endpoint costs a couple of minutes per step, not the 20 minutes that five full attempts of
 # MLflow's own retrying took in issue 19. How the budgets combine: this deadline only decides
 # whether another ganforge attempt starts; each attempt keeps its library's inner retries, which
-# run to their end: botocore's `standard` mode with AWS_MAX_ATTEMPTS=8 (set by
-# tracking/store.py `apply_s3_endpoint`: up to 8 tries, backoff capped at 20 s, plus connect and
+# run to their end: botocore's `standard` mode with AWS_MAX_ATTEMPTS=8 (the job's settings,
+# platform/settings.py `JobSettings`: up to 8 tries, backoff capped at 20 s, plus connect and
 # read timeouts) for direct S3, or MLflow's HTTP client (MLFLOW_HTTP_REQUEST_MAX_RETRIES=7,
 # backoff factor 2: about 4.3 minutes) for a proxied store. One step's upload thus ends within
 # this deadline plus one attempt's inner budget.

@@ -1,7 +1,9 @@
 """Ray token authentication on the client side (clusters started with RAY_AUTH_MODE=token).
 
-Kept free of Ray imports: Ray reads RAY_AUTH_MODE once, when it is first imported, so this must
-run before anything imports Ray (the CLI calls it first).
+Entry-point code: it sets RAY_AUTH_MODE in this process, which only the program's entry point
+may do. Kept free of Ray imports: Ray reads RAY_AUTH_MODE once, when it is first imported, so
+this must run before anything imports Ray (the CLI calls it first). A library caller of
+`ganforge.platform.cluster.jobs` sets RAY_AUTH_MODE=token itself, before importing Ray.
 """
 
 from __future__ import annotations
