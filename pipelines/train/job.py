@@ -9,14 +9,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.cluster.resources import ResourceRequest, require_resources
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import ConfigError, DataError, GanforgeError, TrainingError
 from ganforge.platform.metrics.jobs import job_metric_model, pin_metric_model
-from ganforge.platform.modality import get_modality
+from ganforge.platform.modality import Prepared, get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.interrupt import SigintWatch
 from ganforge.platform.runners.local import run_local
@@ -50,44 +49,33 @@ class TrainOutcome:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class DataFacts:
-    """What the driver learns from loading the data once."""
-
-    dataset: Dataset
-    fingerprint: str
-    sample_info: dict
-    """The modality's sample facts (vocabulary, scaling, rate), stored with the model."""
-
-
-def inspect_data(job: JobConfig) -> DataFacts:
-    """Loads the data once on the driver: a missing or corrupt file fails here, before training."""
+def inspect_data(job: JobConfig) -> Prepared:
+    """Prepares the data once on the driver: a missing or corrupt file fails here, before training."""
     modality = get_modality(job.modality)
     try:
-        dataset = modality.load_dataset(job.data)
+        data = modality.prepare(job.data)
     except (OSError, ValueError) as error:
         if isinstance(error, GanforgeError):
             raise
         raise DataError(f"{job.modality} data: {error}") from None
-    if len(dataset) == 0:  # type: ignore[arg-type]
+    if len(data.dataset) == 0:  # type: ignore[arg-type]
         raise DataError(f"{job.modality} data: the dataset is empty")
-    return DataFacts(dataset, modality.fingerprint(dataset), modality.describe_samples(dataset, job.data))
+    return data
 
 
-def pin_job_metric_model(job: JobConfig, facts: DataFacts) -> tuple[JobConfig, dict[str, str]]:
+def pin_job_metric_model(job: JobConfig, data: Prepared) -> tuple[JobConfig, dict[str, str]]:
     """Resolves the job's metric model once, here on the driver (trained and stored on first
     use), and pins it into the job so every worker and node loads that one copy.
 
     Returns the pinned job and the metric-model tags for its run (empty if it needs none).
     """
     uri = tracking_uri(job.tracking) if job.tracking.enabled else None
-    model = job_metric_model(job, facts.dataset, uri)
+    model = job_metric_model(job, data, uri)
     return pin_metric_model(job, model), model.tags() if model else {}
 
 
-def _final_generator(job: JobConfig, checkpoint_dir: Path) -> torch.nn.Module:
-    modality = get_modality(job.modality)
-    generator = modality.build_generator(job.model, job.data)
+def _final_generator(job: JobConfig, data: Prepared, checkpoint_dir: Path) -> torch.nn.Module:
+    generator = get_modality(job.modality).build_generator(job.model, data)
     state = load_state(checkpoint_dir)
     generator.load_state_dict(state["generator_ema" if job.gan.ema.enabled else "generator"])
     return generator.eval()
@@ -120,20 +108,20 @@ def log_and_register(
     target: TrackingTarget,
     checkpoint_dir: Path,
     metrics: dict[str, float],
-    facts: DataFacts,
+    data: Prepared,
     metric_tags: dict[str, str],
 ) -> RegisteredGenerator:
     modality = get_modality(job.modality)
-    example = modality.sample_latents(job.model, 4, torch.Generator().manual_seed(0))
+    example = modality.sample_latents(job.model, data.info, 4, torch.Generator().manual_seed(0))
     lineage = {
         "modality": job.modality,
         "config_hash": config_hash(job),
-        "data_fingerprint": facts.fingerprint,
+        "data_fingerprint": data.fingerprint,
         "git_commit": git_commit(),
         "ganforge_version": ganforge_version(),
         **metric_tags,
     }
-    card = GeneratorCard(job=job.to_dict(), samples=facts.sample_info, lineage=lineage)
+    card = GeneratorCard(job=job.to_dict(), samples=data.info, lineage=lineage)
     specs = modality.metric_specs(job.data)
     quality = ", ".join(f"{m.name}={metrics[m.name]:.4g}" for m in specs if m.name in metrics)
     description = (
@@ -142,7 +130,7 @@ def log_and_register(
     )
     return log_generator(
         target,
-        _final_generator(job, checkpoint_dir),
+        _final_generator(job, data, checkpoint_dir),
         example,
         card,
         job.model_name if job.tracking.register_model else None,
@@ -156,7 +144,7 @@ def _train(
 ) -> TrainOutcome:
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         check_reachable(tracking_uri(job.tracking, create=False))
-    facts = inspect_data(job)
+    data = inspect_data(job)
     if job.train.runner == "ray" or job.train.workers > 1:
         # Before any MLflow run (and before a metric model is trained): a job the cluster can never
         # hold is refused within seconds and leaves nothing behind, where Ray would wait forever.
@@ -168,11 +156,11 @@ def _train(
             what = f"Ray cluster at {address} is unreachable" if address else "the local Ray could not start"
             raise TrainingError(f"{what} ({type(error).__name__}: {error})") from error
         require_resources(ResourceRequest.for_job(job))
-    job, metric_tags = pin_job_metric_model(job, facts)
+    job, metric_tags = pin_job_metric_model(job, data)
     target = None
     registered = None
     if job.tracking.enabled:
-        target = start_run(job, facts.fingerprint, runner=job.train.runner, tags=metric_tags)
+        target = start_run(job, data.fingerprint, runner=job.train.runner, tags=metric_tags)
     ctrl_c = SigintWatch()
     try:
         with ctrl_c:
@@ -182,7 +170,7 @@ def _train(
         metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
         if target is not None:
             with open_checkpoint() as directory:
-                registered = log_and_register(job, target, Path(directory), metrics, facts, metric_tags)
+                registered = log_and_register(job, target, Path(directory), metrics, data, metric_tags)
             finish_run(target, ok=True)
     except BaseException as error:
         if ctrl_c.seen and not isinstance(error, KeyboardInterrupt):
