@@ -14,6 +14,7 @@ import click
 import yaml
 
 from ganforge.pipelines.cli.auth import prefer_token_auth
+from ganforge.pipelines.cli.catalog import modalities
 from ganforge.pipelines.cli.errors import set_option, user_errors
 from ganforge.pipelines.cli.jobs import jobs, submit
 from ganforge.pipelines.cli.models import evaluate, generate, select
@@ -104,7 +105,7 @@ def _print_summary(outcome: Any, ui_command: Callable[[str], str]) -> None:
         click.echo(f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri)}")
 
 
-for command in (sweep, submit, jobs, services, select, evaluate, generate):
+for command in (sweep, submit, jobs, services, select, evaluate, generate, modalities):
     cli.add_command(command)
 
 if __name__ == "__main__":
