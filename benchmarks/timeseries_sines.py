@@ -1,10 +1,10 @@
 """TimeGAN's sines benchmark: discriminative and predictive scores (TimeGAN paper, Table 2).
 
-Runs the temporal-convolution GAN (configs/sequence/sines_convgan.yaml) and TimeGAN
-(configs/sequence/sines_timegan.yaml) with the step budgets given, scores both with TimeGAN's
+Runs the temporal-convolution GAN (configs/timeseries/sines_convgan.yaml) and TimeGAN
+(configs/timeseries/sines_timegan.yaml) with the step budgets given, scores both with TimeGAN's
 post-hoc GRUs (2,000 / 5,000 iterations, 5,000 real vs 5,000 generated windows).
 
-python benchmarks/sequence_sines.py [--convgan-steps 4000] [--timegan-steps 0] [--timegan-phase 600]
+python benchmarks/timeseries_sines.py [--convgan-steps 4000] [--timegan-steps 0] [--timegan-phase 600]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from common import command_line, load_untracked, train_local, write_section
 from ganforge.platform.config import parse_override
 
 KEYS = ("discriminative_score", "predictive_score")
+SECTION = "Timeseries: TimeGAN sines scores (issue 6)"
 
 
 def _run(config: str, overrides: dict) -> tuple[dict[str, float], float]:
@@ -41,13 +42,13 @@ def main() -> None:
     extra = dict(parse_override(item) for item in args.overrides)
     rows = []
     metrics, minutes = _run(
-        "configs/sequence/sines_convgan.yaml", {"train.steps": args.convgan_steps, **extra}
+        "configs/timeseries/sines_convgan.yaml", {"train.steps": args.convgan_steps, **extra}
     )
     rows.append(("convgan (temporal-convolution GAN)", args.convgan_steps, metrics, minutes))
     if args.timegan_steps:
-        phases = {"model.pretrain_steps": args.timegan_phase, "model.supervised_steps": args.timegan_phase}
+        phases = {"model.embedding_steps": args.timegan_phase, "model.supervised_steps": args.timegan_phase}
         metrics, minutes = _run(
-            "configs/sequence/sines_timegan.yaml", {"train.steps": args.timegan_steps, **phases, **extra}
+            "configs/timeseries/sines_timegan.yaml", {"train.steps": args.timegan_steps, **phases, **extra}
         )
         label = f"TimeGAN ({args.timegan_phase} embedding + {args.timegan_phase} supervised + joint)"
         rows.append((label, args.timegan_steps, metrics, minutes))
@@ -69,7 +70,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section("Sequence: TimeGAN sines scores (issue 6)", body)
+        write_section(SECTION, body)
 
 
 if __name__ == "__main__":
