@@ -34,7 +34,7 @@ class GeneratorCard:
     """What travels inside the logged model, so generation needs nothing else.
 
     job: the resolved job config (modality, data and model settings).
-    samples: the modality's `describe_samples` facts (vocabulary, scaling, sample rate).
+    samples: the prepared data's `info` (vocabulary, scaling, sample rate).
     lineage: config hash, data fingerprint, git commit, modality.
     """
 

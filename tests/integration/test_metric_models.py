@@ -27,7 +27,7 @@ def _recipe(**data: object) -> MetricModelRecipe:
     raw = MODALITY.tiny_configs()[1]  # digits at 8x8: a metric model in a second
     raw["data"] = {**raw["data"], **data}
     job = load_job_dict(raw)
-    recipe = MODALITY.metric_model(MODALITY.load_dataset(job.data), job.data)
+    recipe = MODALITY.metric_model(MODALITY.prepare(job.data), job.data)
     assert recipe is not None
     return recipe
 

@@ -16,11 +16,11 @@ from ganforge.platform.config import ConfigError, load_job_dict
 
 def test_export_names_each_png_with_its_class(tmp_path: Path) -> None:
     model = ImageModel(latent_dim=8, g_channels=8, d_channels=8, num_classes=10)
-    data = ImageData(dataset="digits", size=8)
+    data = MODALITY.prepare(ImageData(dataset="digits", size=8))
     g = MODALITY.build_generator(model, data).eval()
     with torch.no_grad():
-        fakes = g(MODALITY.sample_latents(model, {}, 12, torch.Generator().manual_seed(0)))
-    info = MODALITY.describe_samples(None, data)  # type: ignore[arg-type]
+        fakes = g(MODALITY.sample_latents(model, data.info, 12, torch.Generator().manual_seed(0)))
+    info = data.info
     files = MODALITY.export_samples(fakes, tmp_path, info)
     assert len(files) == 12
     assert {f.name.split("_")[-1] for f in files} == {f"{d}.png" for d in range(10)}
@@ -53,8 +53,9 @@ def test_a_user_inception_file_replaces_the_classifier(tmp_path: Path) -> None:
     raw = MODALITY.tiny_configs()[1]  # conditional, grey digits: expanded to 3 channels
     raw["data"]["eval"] = {"samples": 40, "inception": str(path)}
     job = load_job_dict(raw)
-    g = MODALITY.build_generator(job.model, job.data).eval()
-    metrics = MODALITY.evaluate(g, MODALITY.load_dataset(job.data), job.model, job.data, seed=0)
+    data = MODALITY.prepare(job.data)
+    g = MODALITY.build_generator(job.model, data).eval()
+    metrics = MODALITY.evaluate(g, data, job.model, job.data, seed=0)
     declared = {m.name for m in MODALITY.metric_specs(job.data)}
     assert set(metrics) == declared and "classifier_accuracy" not in declared
     assert all(np.isfinite(v) for v in metrics.values())
