@@ -89,7 +89,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section("Sequence: SeqGAN oracle NLL (issue 6)", body)
+        write_section("Tokens: SeqGAN oracle NLL (issue 6)", body)
 
 
 if __name__ == "__main__":
