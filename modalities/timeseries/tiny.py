@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-TRAIN = {
-    "steps": 6,
-    "batch_size": 16,
-    "log_every": 2,
-    "checkpoint_every": 3,
-    "sample_every": 3,
-    "runner": "local",
-}
+from ganforge.platform.modality import tiny_train
 
 
 def tiny_series(method: Literal["timegan", "convgan"] = "timegan") -> dict[str, Any]:
@@ -36,5 +29,5 @@ def tiny_series(method: Literal["timegan", "convgan"] = "timegan") -> dict[str, 
             "g_opt": {"lr": 1.0e-3, "betas": [0.9, 0.999]},
             "d_opt": {"lr": 1.0e-3, "betas": [0.9, 0.999]},
         },
-        "train": TRAIN,
+        "train": tiny_train(),
     }

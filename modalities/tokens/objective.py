@@ -22,6 +22,7 @@ from ganforge.modalities.tokens.config import TokenModel
 from ganforge.modalities.tokens.nets import TokenDiscriminator, TokenGenerator, sample_tokens
 from ganforge.platform.gan import GanNets, Objective, OptimizerSpec, discriminator_loss, generator_loss
 from ganforge.platform.gan.batch import Batch, samples_of
+from ganforge.platform.gan.objective import gan_optimizer_specs
 
 if TYPE_CHECKING:
     from ganforge.platform.config.schema import JobConfig
@@ -72,12 +73,7 @@ class _AdversarialTokens(MleObjective):
 
     @classmethod
     def optimizer_specs(cls, job: JobConfig, nets: GanNets) -> dict[str, OptimizerSpec]:
-        gan = job.gan
-        return {
-            **super().optimizer_specs(job, nets),
-            "generator": OptimizerSpec(tuple(nets.g_module.parameters()), gan.g_opt, gan.grad_clip),
-            "discriminator": OptimizerSpec(tuple(nets.d_module.parameters()), gan.d_opt, gan.grad_clip),
-        }
+        return {**super().optimizer_specs(job, nets), **gan_optimizer_specs(job, nets)}
 
     def pretraining(self) -> bool:
         return self.step_index < self.model.pretrain_steps

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TRAIN = {
-    "steps": 6,
-    "batch_size": 16,
-    "log_every": 2,
-    "checkpoint_every": 3,
-    "sample_every": 3,
-    "runner": "local",
-}
+from ganforge.platform.modality import tiny_train
 
 
 def tiny_tokens(method: str = "seqgan") -> dict[str, Any]:
@@ -32,5 +25,5 @@ def tiny_tokens(method: str = "seqgan") -> dict[str, Any]:
             "rollouts": 2,
             "temperature_max": 10.0,
         },
-        "train": TRAIN,
+        "train": tiny_train(),
     }

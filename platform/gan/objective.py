@@ -55,6 +55,15 @@ class OptimizerSpec:
     """Clip the gradient norm of these parameters to this value before each step (None: never)."""
 
 
+def gan_optimizer_specs(job: JobConfig, nets: GanNets) -> dict[str, OptimizerSpec]:
+    """The usual pair: `generator` (gan.g_opt) over G and `discriminator` (gan.d_opt) over D."""
+    gan = job.gan
+    return {
+        "generator": OptimizerSpec(tuple(nets.g_module.parameters()), gan.g_opt, gan.grad_clip),
+        "discriminator": OptimizerSpec(tuple(nets.d_module.parameters()), gan.d_opt, gan.grad_clip),
+    }
+
+
 def make_optimizer(spec: OptimizerSpec) -> torch.optim.Optimizer:
     cfg = spec.config
     return torch.optim.Adam(spec.parameters, cfg.lr, tuple(cfg.betas), weight_decay=cfg.weight_decay)

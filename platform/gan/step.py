@@ -20,7 +20,7 @@ import torch
 
 from ganforge.platform.gan.batch import Batch, detach, discriminate, labels_of, samples_of, with_labels
 from ganforge.platform.gan.losses import discriminator_loss, generator_loss
-from ganforge.platform.gan.objective import GanNets, Objective, OptimizerSpec
+from ganforge.platform.gan.objective import GanNets, Objective, OptimizerSpec, gan_optimizer_specs
 from ganforge.platform.gan.penalties import gradient_penalty, r1_penalty
 
 if TYPE_CHECKING:  # the config package imports the modality registry, which imports this
@@ -39,11 +39,7 @@ class AdversarialObjective(Objective):
 
     @classmethod
     def optimizer_specs(cls, job: JobConfig, nets: GanNets) -> dict[str, OptimizerSpec]:
-        gan = job.gan
-        return {
-            "generator": OptimizerSpec(tuple(nets.g_module.parameters()), gan.g_opt, gan.grad_clip),
-            "discriminator": OptimizerSpec(tuple(nets.d_module.parameters()), gan.d_opt, gan.grad_clip),
-        }
+        return gan_optimizer_specs(job, nets)
 
     def discriminator_step(self, real: Batch, z: Tensor, d_step_index: int) -> dict[str, Tensor]:
         """One D update on a real batch and fakes from latents `z`."""

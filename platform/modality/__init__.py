@@ -6,6 +6,7 @@ from ganforge.platform.modality.contract import (
     Prepared,
     SampleArtifacts,
     fingerprint_dataset,
+    tiny_train,
 )
 from ganforge.platform.modality.registry import get_modality, modality_names, register
 
@@ -18,4 +19,5 @@ __all__ = [
     "get_modality",
     "modality_names",
     "register",
+    "tiny_train",
 ]

@@ -96,6 +96,19 @@ class Prepared:
         return cls(dataset, info or {}, fingerprint_dataset(dataset))
 
 
+def tiny_train(**changes: Any) -> dict[str, Any]:
+    """The `train` section of a seconds-long test job (local runner, a checkpoint mid-way)."""
+    return {
+        "steps": 6,
+        "batch_size": 16,
+        "log_every": 2,
+        "checkpoint_every": 3,
+        "sample_every": 3,
+        "runner": "local",
+        **changes,
+    }
+
+
 DataCfg = TypeVar("DataCfg", bound="StrictModel")
 ModelCfg = TypeVar("ModelCfg", bound="StrictModel")
 DataT = TypeVar("DataT", bound=Prepared)

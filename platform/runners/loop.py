@@ -145,7 +145,9 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     ).to(device)
 
     def latents() -> torch.Tensor:
-        return parts.modality.sample_latents(job.model, parts.data.info, train.batch_size, parts.latents).to(device)
+        return parts.modality.sample_latents(job.model, parts.data.info, train.batch_size, parts.latents).to(
+            device
+        )
 
     last: dict[str, float] = {}
     tick, ticked_at = time.perf_counter(), start
