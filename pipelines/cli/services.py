@@ -42,6 +42,15 @@ def services() -> None:
     metavar="URL",
     help="Use this S3 (MinIO, AWS) instead of starting one; credentials from AWS_* variables.",
 )
+@click.option(
+    "--s3",
+    "s3_kind",
+    type=click.Choice(["disk", "memory"]),
+    default="disk",
+    show_default=True,
+    help="The local endpoint keeps objects on disk under GANFORGE_HOME/services/s3 (kept across "
+    "down/up), or in memory (lost when it stops; for throwaway setups).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON line.")
 @user_errors
 def up(
@@ -50,13 +59,16 @@ def up(
     backend_store_uri: str | None,
     artifacts_destination: str,
     s3_endpoint: str | None,
+    s3_kind: str,
     as_json: bool,
 ) -> None:
     """Start the services (or report the running ones: `up` is idempotent)."""
-    from ganforge.platform.services.stack import ServicesOptions
+    from ganforge.platform.services.stack import ServicesOptions, data_rows
     from ganforge.platform.services.stack import up as start
 
-    options = ServicesOptions(s3_port, mlflow_port, backend_store_uri, artifacts_destination, s3_endpoint)
+    options = ServicesOptions(
+        s3_port, mlflow_port, backend_store_uri, artifacts_destination, s3_endpoint, s3_kind
+    )
     state, started = start(options)
     if as_json:
         click.echo(json.dumps(asdict(state)))
@@ -64,14 +76,18 @@ def up(
     click.echo("started" if started else "already running")
     click.echo(f"  S3 endpoint    {state.s3_endpoint}")
     click.echo(f"  MLflow server  {state.tracking_uri}  (artifacts: {state.artifacts_destination}, proxied)")
+    objects, registry = (where for _, where in data_rows(state))
+    click.echo(f"  objects        {objects}")
+    click.echo(f"  registry       {registry}")
     click.echo(f"export MLFLOW_TRACKING_URI={state.tracking_uri}")
 
 
 @services.command()
 @user_errors
 def status() -> None:
-    """Show each service and whether it answers its health check (exit 1 if any does not)."""
-    from ganforge.platform.services.stack import read_state, status_rows
+    """Show each service, whether it answers its health check (exit 1 if any does not) and
+    where its data lives."""
+    from ganforge.platform.services.stack import data_rows, read_state, status_rows
 
     state = read_state()
     if state is None:
@@ -80,6 +96,8 @@ def status() -> None:
     rows = status_rows(state)
     for name, pid, address, healthy in rows:
         click.echo(f"{name:<7} pid {pid:<9} {address:<28} {'healthy' if healthy else 'NOT RESPONDING'}")
+    for name, where in data_rows(state):
+        click.echo(f"{name:<7} data {where}")
     if not all(row[3] for row in rows):
         sys.exit(1)
 

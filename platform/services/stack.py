@@ -1,10 +1,11 @@
 """`ganforge services up|status|down`: a local S3 endpoint plus an MLflow server that uses it.
 
-The S3 endpoint is moto's server: a PyPI package that speaks the S3 HTTP API (MinIO is what
-infra/ runs; it is not installable here). It keeps objects in memory, so they last as long as
-the services do. Any other S3 (MinIO, AWS) is used instead with `--s3-endpoint` and the usual
-AWS_* credentials. The MLflow server proxies artifacts (`--serve-artifacts`), so clients talk
-HTTP to it only and need no S3 credentials.
+The S3 endpoint keeps its objects on disk under `<GANFORGE_HOME>/services/s3/` (see
+object_store.py for the server and why), and the registry lives in SQLite beside it, so
+`down` then `up` (or a crash then `up`) finds every model version with its files. `--s3 memory`
+starts a throwaway in-memory endpoint instead. Any other S3 (MinIO, AWS) is used with
+`--s3-endpoint` and the usual AWS_* credentials. The MLflow server proxies artifacts
+(`--serve-artifacts`), so clients talk HTTP to it only and need no S3 credentials.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
 from ganforge.platform.home import ganforge_home
+from ganforge.platform.services.object_store import S3Kind, s3_healthy, start_endpoint
 from ganforge.platform.services.processes import (
     LOOPBACK,
     ServiceError,
@@ -31,7 +34,7 @@ from ganforge.platform.services.processes import (
 from ganforge.platform.storage import retry, s3_client, split_s3_uri
 
 DEFAULT_ARTIFACTS = "s3://ganforge/mlflow"
-# moto accepts any key pair; these are used only when no AWS_* credentials are set.
+# The local endpoints accept any key pair; these are used only when no AWS_* credentials are set.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ganforge-local", "AWS_SECRET_ACCESS_KEY": "ganforge-local-secret"}
 
 
@@ -44,6 +47,8 @@ class ServicesOptions:
     artifacts_destination: str = DEFAULT_ARTIFACTS
     s3_endpoint: str | None = None
     """Use this S3 endpoint instead of starting the local one."""
+    s3: S3Kind = "disk"
+    """The local endpoint: `disk` keeps objects under the services folder, `memory` until it stops."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,27 @@ class ServicesState:
     """None when the S3 endpoint is external (not ours to stop)."""
     artifacts_destination: str
     backend_store_uri: str
+    s3_kind: str = "memory"
+    """disk | memory | external (a state file from before the disk endpoint means memory)."""
+    s3_data: str | None = None
+    """The folder holding the objects when s3_kind is disk."""
 
 
 def services_dir() -> Path:
     return ganforge_home() / "services"
 
 
+def s3_data_dir() -> Path:
+    """Where the disk endpoint keeps its objects: one folder per bucket, one file per object."""
+    return services_dir() / "s3"
+
+
 def _state_file() -> Path:
     return services_dir() / "state.json"
+
+
+def _ports_file() -> Path:
+    return services_dir() / "ports.json"
 
 
 def read_state() -> ServicesState | None:
@@ -70,6 +88,14 @@ def read_state() -> ServicesState | None:
         return ServicesState(**json.loads(_state_file().read_text()))
     except (OSError, ValueError, TypeError):
         return None
+
+
+def _remembered_ports() -> dict[str, int]:
+    try:
+        ports = json.loads(_ports_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in ports.items() if isinstance(v, int)} if isinstance(ports, dict) else {}
 
 
 def _service_env(s3_endpoint: str) -> dict[str, str]:
@@ -84,19 +110,14 @@ def _service_env(s3_endpoint: str) -> dict[str, str]:
     return env
 
 
-def _port(requested: int | None) -> int:
+def _port(requested: int | None, remembered: int | None = None) -> int:
+    """The requested port, else the one used last time (an exported MLFLOW_TRACKING_URI stays
+    right across `down`/`up`) if it is still free, else any free one."""
     if requested is None:
-        return free_port()
+        return remembered if remembered and not port_in_use(remembered) else free_port()
     if port_in_use(requested):
         raise ServiceError(f"port {requested} on {LOOPBACK} is already in use")
     return requested
-
-
-def s3_healthy(endpoint: str) -> bool:
-    try:
-        return requests.get(endpoint, timeout=2).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 def mlflow_healthy(uri: str) -> bool:
@@ -106,15 +127,14 @@ def mlflow_healthy(uri: str) -> bool:
         return False
 
 
-def _start_s3(options: ServicesOptions, logs: Path) -> tuple[str, int | None]:
+def _start_s3(options: ServicesOptions, logs: Path) -> tuple[str, int | None, str | None]:
+    """(endpoint, pid or None when external, data folder or None when not on disk)."""
     if options.s3_endpoint:
-        return options.s3_endpoint.rstrip("/"), None
-    port = _port(options.s3_port)
+        return options.s3_endpoint.rstrip("/"), None, None
+    port = _port(options.s3_port, _remembered_ports().get("s3_port"))
     endpoint = f"http://{LOOPBACK}:{port}"
-    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    pid = spawn(command, logs / "s3.log", _service_env(endpoint))
-    wait_until(lambda: s3_healthy(endpoint), 60, f"S3 endpoint {endpoint}", pid, logs / "s3.log")
-    return endpoint, pid
+    started = start_endpoint(options.s3, port, s3_data_dir(), _service_env(endpoint), logs / "s3.log")
+    return started.url, started.pid, started.data
 
 
 def _ensure_bucket(endpoint: str, destination: str) -> None:
@@ -130,7 +150,7 @@ def _ensure_bucket(endpoint: str, destination: str) -> None:
 
 
 def _start_mlflow(options: ServicesOptions, endpoint: str, logs: Path) -> tuple[str, int, str]:
-    port = _port(options.mlflow_port)
+    port = _port(options.mlflow_port, _remembered_ports().get("mlflow_port"))
     uri = f"http://{LOOPBACK}:{port}"
     backend = options.backend_store_uri or f"sqlite:///{services_dir() / 'mlflow.db'}"
     command = [
@@ -158,7 +178,7 @@ def up(options: ServicesOptions) -> tuple[ServicesState, bool]:
         )
     logs = services_dir()
     logs.mkdir(parents=True, exist_ok=True)
-    endpoint, s3_pid = _start_s3(options, logs)
+    endpoint, s3_pid, s3_data = _start_s3(options, logs)
     try:
         _ensure_bucket(endpoint, options.artifacts_destination)
         uri, mlflow_pid, backend = _start_mlflow(options, endpoint, logs)
@@ -166,8 +186,13 @@ def up(options: ServicesOptions) -> tuple[ServicesState, bool]:
         if s3_pid is not None:
             stop(s3_pid)
         raise
-    state = ServicesState(uri, mlflow_pid, endpoint, s3_pid, options.artifacts_destination, backend)
+    kind = "external" if s3_pid is None else options.s3
+    state = ServicesState(
+        uri, mlflow_pid, endpoint, s3_pid, options.artifacts_destination, backend, kind, s3_data
+    )
     _state_file().write_text(json.dumps(asdict(state), indent=2))
+    ports = {"mlflow_port": urlsplit(uri).port, "s3_port": urlsplit(endpoint).port if s3_pid else None}
+    _ports_file().write_text(json.dumps(ports))
     return state, True
 
 
@@ -180,6 +205,17 @@ def status_rows(state: ServicesState) -> list[tuple[str, str, str, bool]]:
         ("s3", s3_pid, state.s3_endpoint, s3_ok),
         ("mlflow", str(state.mlflow_pid), state.tracking_uri, mlflow_ok),
     ]
+
+
+def data_rows(state: ServicesState) -> list[tuple[str, str]]:
+    """(service, where its data lives) for each service."""
+    if state.s3_pid is None:
+        objects = f"{state.s3_endpoint}  (external, not managed here)"
+    elif state.s3_kind == "disk":
+        objects = f"{state.s3_data}  (on disk, kept across down/up)"
+    else:
+        objects = "in memory, lost when the endpoint stops (--s3 memory)"
+    return [("s3", objects), ("mlflow", state.backend_store_uri)]
 
 
 def down(state: ServicesState | None = None) -> bool:

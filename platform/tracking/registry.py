@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import mlflow
 import torch
+from botocore.exceptions import BotoCoreError, ClientError
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -18,6 +19,10 @@ from ganforge.platform.errors import TrackingError
 from ganforge.platform.tracking.model import METADATA_KEY, GeneratorCard
 
 _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
+# What reading a model's files raises: MLflow's download report, requests' HTTP errors (OSError),
+# boto3's for an artifact location the client reads itself (s3://).
+_READ_ERRORS = (MlflowException, OSError, ClientError, BotoCoreError)
+_NOT_FOUND = ("404", "NoSuchKey", "NoSuchBucket", "RESOURCE_DOES_NOT_EXIST")
 
 
 @dataclass(frozen=True)
@@ -50,22 +55,26 @@ def load_generator(model_uri: str, tracking_uri: str) -> LoadedGenerator:
     """Loads a logged generator and its card from the registry or run alone (no checkpoint).
 
     Raises:
-        TrackingError: unknown URI, or a model that ganforge did not log.
+        TrackingError: unknown URI, a model that ganforge did not log, or one whose files cannot
+            be read (missing from the artifact store, or the store unreachable).
     """
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri)
     version = resolve_version(client, model_uri)
     try:
         metadata = mlflow.models.get_model_info(model_uri).metadata or {}
-    except (MlflowException, OSError) as error:
-        raise TrackingError(f"{model_uri}: cannot read the model ({_first_line(error)})") from None
+    except _READ_ERRORS as error:
+        raise _unreadable(model_uri, version, error) from error
     raw = metadata.get(METADATA_KEY)
     if not isinstance(raw, dict) or "job" not in raw:
         raise TrackingError(f"{model_uri}: not a ganforge generator (no '{METADATA_KEY}' metadata)")
     # torch.export and MLflow print warnings and progress while loading; the CLI says what matters.
-    with redirect_stderr(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        module = mlflow.pytorch.load_model(model_uri)
+    try:
+        with redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = mlflow.pytorch.load_model(model_uri)
+    except _READ_ERRORS as error:
+        raise _unreadable(model_uri, version, error) from error
     card = GeneratorCard(job=raw["job"], samples=raw.get("samples", {}), lineage=raw.get("lineage", {}))
     return LoadedGenerator(module=module, card=card, version=version)
 
@@ -98,6 +107,32 @@ def version_metric(version: ModelVersion, run_metrics: dict[str, float], metric:
     return run_metrics.get(metric)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
+def _unreadable(model_uri: str, version: ModelVersion | None, error: BaseException) -> TrackingError:
+    """One line for a model whose files cannot be read: missing from the store, or why not."""
+    run = f" (run {version.run_id})" if version is not None and version.run_id else ""
+    if _missing_from_store(error):
+        return TrackingError(
+            f"{model_uri}{run}: the model's files are missing from the artifact store; the registry "
+            "still lists it, but its objects were deleted or were held by an in-memory S3 endpoint "
+            "that has stopped (train it again, or restore the store from a backup)"
+        )
+    return TrackingError(f"{model_uri}{run}: cannot read the model ({_failure_line(error)})")
+
+
+def _missing_from_store(error: BaseException) -> bool:
+    """Whether a read failed because objects are absent, not because the store is unreachable."""
+    if isinstance(error, FileNotFoundError):
+        return True  # MLflow downloaded what the store lists, and a file the model needs was not there
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in (*_NOT_FOUND, "NotFound")
+    text = str(error)
+    # A download, not a tracking call (a run that does not exist also says RESOURCE_DOES_NOT_EXIST).
+    downloading = "occurred while downloading" in text or "/mlflow-artifacts/" in text
+    return downloading and any(marker in text for marker in _NOT_FOUND)
+
+
+def _failure_line(error: BaseException) -> str:
+    """The telling line of an error: MLflow's download report puts the cause after its header."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith("#####") and not line.endswith(":")]
+    return (causes or lines or [type(error).__name__])[0][:200]
