@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.modalities.audio.augment import AUGMENT_OPS
 from ganforge.modalities.audio.classifier import classifier_recipe
 from ganforge.modalities.audio.config import AudioData, AudioModel
 from ganforge.modalities.audio.data import AudioClips, load_clips
@@ -22,6 +23,7 @@ from ganforge.modalities.audio.samples import (
     write_wav,
 )
 from ganforge.platform.errors import ConfigError
+from ganforge.platform.gan.ada import AugmentOp
 from ganforge.platform.gan.batch import Batch, labels_of, samples_of
 from ganforge.platform.metrics import MetricModel, MetricModelRecipe, feature_metrics, real_halves
 from ganforge.platform.modality import Modality, Prepared, SampleArtifacts
@@ -52,6 +54,10 @@ class AudioModality(Modality[AudioData, AudioModel, Prepared]):
     data_config = AudioData
     model_config = AudioModel
     metrics = METRICS
+
+    def augment_ops(self, model_cfg: AudioModel) -> tuple[AugmentOp, ...]:
+        """Time shift and gain (modalities/audio/augment.py), for gan.ada."""
+        return AUGMENT_OPS
 
     def prepare(self, data_cfg: AudioData) -> Prepared:
         clips = load_clips(data_cfg)

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganforge.modalities.image.augment import ADA_OPS
 from ganforge.modalities.image.config import ImageData, ImageModel
 from ganforge.modalities.image.data import read_images
 from ganforge.modalities.image.features import classifier_recipe
@@ -16,6 +17,7 @@ from ganforge.modalities.image.metrics import METRICS, metric_specs
 from ganforge.modalities.image.nets import build_discriminator, build_generator
 from ganforge.modalities.image.samples import export_pngs, write_grid
 from ganforge.platform.errors import ConfigError
+from ganforge.platform.gan.ada import AugmentOp
 from ganforge.platform.gan.batch import Batch, samples_of
 from ganforge.platform.metrics import (
     FeatureExtractor,
@@ -46,6 +48,9 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
 
     def metric_specs(self, data_cfg: ImageData) -> tuple[MetricSpec, ...]:
         return metric_specs(data_cfg)
+
+    def augment_ops(self, model_cfg: ImageModel) -> tuple[AugmentOp, ...]:
+        return tuple(ADA_OPS[name] for name in model_cfg.ada_ops)
 
     def prepare(self, data_cfg: ImageData) -> Prepared:
         dataset, class_names = read_images(data_cfg)
@@ -123,7 +128,8 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
         return {**feature_metrics(extractor, fakes, real_a, real_b, data_cfg.eval.knn, seed), **extra}
 
     def tiny_configs(self) -> list[dict[str, Any]]:
-        """DCGAN on a small shapes set (DiffAugment, BN in D); conditional SN-ResNet on digits."""
+        """DCGAN on a small shapes set (DiffAugment, BN in D); conditional SN-ResNet on digits;
+        DCGAN with adaptive augmentation (every op; p moves 0.1 per D step, so it moves in seconds)."""
         train = {
             "steps": 20,
             "batch_size": 16,
@@ -160,6 +166,21 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
                     "num_classes": 10,
                 },
                 "gan": {"loss": "hinge", "spectral_norm": True},
+                "train": train,
+            },
+            {
+                "name": "image-tiny-ada",
+                "modality": "image",
+                "data": {"dataset": "shapes", "size": 16, "n_samples": 256, "eval": small_eval},
+                "model": {
+                    "arch": "dcgan",
+                    "latent_dim": 16,
+                    "g_channels": 8,
+                    "d_channels": 8,
+                    "ada_ops": list(ADA_OPS),
+                },
+                # target 0: p rises whenever D calls most reals real, so the ops run from the start.
+                "gan": {"ada": {"enabled": True, "target": 0.0, "interval": 1, "speed_images": 160}},
                 "train": train,
             },
         ]

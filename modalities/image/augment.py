@@ -1,7 +1,10 @@
-"""DiffAugment (Zhao et al., 2020): differentiable colour, translation and cutout augmentation.
+"""Differentiable image augmentations: DiffAugment's and adaptive augmentation's.
 
-Applied inside D to reals and fakes alike, so G's gradient flows through the augmentation and
-the augmented images never leak into G's output distribution. Images are in [-1, 1], NCHW.
+DiffAugment (Zhao et al., 2020; `model.diffaugment`): colour, translation and cutout applied
+inside D to reals and fakes alike, always, so G's gradient flows through the augmentation.
+Adaptive augmentation (gan.ada; `model.ada_ops`): `ADA_OPS`, which the platform applies to D's
+inputs per sample with an adaptive probability p (platform/gan/ada.py). Each op draws its own
+parameters per image. Images are in [-1, 1], NCHW.
 """
 
 from __future__ import annotations
@@ -71,3 +74,48 @@ def diff_augment(x: Tensor, policy: tuple[str, ...]) -> Tensor:
     for name in policy:
         x = AUGMENTATIONS[name](x)
     return x.contiguous()
+
+
+# Adaptive augmentation's ops (StyleGAN2-ADA's "bgc" pipeline in spirit: blit, then colour, then
+# cutout). Whether an image is augmented at all is decided outside, with probability p.
+
+
+def xflip(x: Tensor) -> Tensor:
+    """Mirrors the image left-right (opt-in: see `ImageModel.ada_ops`)."""
+    return x.flip(3)
+
+
+def rot90(x: Tensor) -> Tensor:
+    """Turns each image by 90, 180 or 270 degrees, drawn per image (square images; opt-in)."""
+    n = len(x)
+    turned = torch.stack([torch.rot90(x, k, dims=(2, 3)) for k in (1, 2, 3)])
+    return turned[torch.randint(0, 3, (n,), device=x.device), torch.arange(n, device=x.device)]
+
+
+def _mirror(index: Tensor, size: int) -> Tensor:
+    """Reflects indices in [-(size-1), 2(size-1)] back into [0, size-1] (edge pixel not repeated)."""
+    last = size - 1
+    return last - (last - index.abs()).abs()
+
+
+def integer_translation(x: Tensor, ratio: float = 0.125) -> Tensor:
+    """Shifts each image by whole pixels, up to `ratio` of its size, mirroring the image into
+    the gap (as ADA pads): unlike a constant fill, no border tells D that an image was moved."""
+    n, _, h, w = x.shape
+    sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    ty = torch.randint(-sh, sh + 1, (n, 1), device=x.device)
+    tx = torch.randint(-sw, sw + 1, (n, 1), device=x.device)
+    rows = _mirror(torch.arange(h, device=x.device) - ty, h)  # (n, h): source row of each row
+    cols = _mirror(torch.arange(w, device=x.device) - tx, w)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    return x.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+ADA_OPS = {
+    "xflip": xflip,
+    "rot90": rot90,
+    "translation": integer_translation,
+    "color": color,
+    "cutout": cutout,
+}
+"""`model.ada_ops` names -> ops; colour is DiffAugment's (brightness, saturation, contrast)."""

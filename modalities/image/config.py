@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ganforge.platform.config.paths import ExistingPath, existing_file
-from ganforge.platform.config.schema import StrictModel
+from ganforge.platform.config.schema import JobConfig, JobSection, StrictModel
 from ganforge.platform.metrics.config import FeatureEval
 
 AUGMENTS = ("color", "translation", "cutout")
+AdaOp = Literal["xflip", "rot90", "translation", "color", "cutout"]
 
 
 def check_torchscript_file(path: Path) -> Path:
@@ -68,7 +69,7 @@ class ImageData(StrictModel):
         return 1 if self.dataset == "digits" else 3
 
 
-class ImageModel(StrictModel):
+class ImageModel(JobSection):
     """DCGAN (Radford et al.) or SNGAN-style ResNet (Miyato et al.) generator and discriminator."""
 
     arch: Literal["dcgan", "resnet"] = "dcgan"
@@ -82,6 +83,11 @@ class ImageModel(StrictModel):
     """0: unconditional. Otherwise the class count of the data: conditional BN in G, projection D."""
     diffaugment: str = ""
     """DiffAugment policy applied in D to reals and fakes, e.g. `color,translation,cutout`."""
+    ada_ops: Annotated[tuple[AdaOp, ...], Field(min_length=1)] = ("translation", "color", "cutout")
+    """The ops adaptive augmentation (gan.ada) applies, in this order (modalities/image/augment.py).
+    `xflip` and `rot90` are opt-in: they change what a digit or a letter means (a mirrored 7 is no
+    digit, a 6 turned over is a 9) and would contradict a conditional model's label; add them for
+    data whose classes do not care (shapes, textures; `xflip` for faces and most photos)."""
 
     @field_validator("diffaugment")
     @classmethod
@@ -90,6 +96,13 @@ class ImageModel(StrictModel):
             if name not in AUGMENTS:
                 raise ValueError(f"unknown augmentation {name!r} (expected some of: {', '.join(AUGMENTS)})")
         return policy
+
+    def check_job(self, job: JobConfig) -> None:
+        if self.diffaugment and job.gan.ada.enabled:
+            raise ValueError(
+                f"model.diffaugment = {self.diffaugment!r} and gan.ada.enabled = True: use one; both "
+                "augment D's inputs, DiffAugment always, so ADA's p would steer a second layer on top"
+            )
 
     @property
     def augments(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from ganforge.platform.config.loading import (
     parse_override,
 )
 from ganforge.platform.config.schema import (
+    AdaConfig,
     EmaConfig,
     GanConfig,
     JobConfig,
@@ -18,6 +19,7 @@ from ganforge.platform.config.schema import (
 )
 
 __all__ = [
+    "AdaConfig",
     "ConfigError",
     "EmaConfig",
     "GanConfig",

@@ -81,10 +81,21 @@ def job_config_type(modality: str) -> type[JobConfig]:
             )
         return job
 
+    def modality_has_augment_ops(job: JobConfig) -> JobConfig:
+        if job.gan.ada.enabled and not spec.augment_ops(job.model):
+            raise ValueError(
+                f"gan.ada.enabled = True: the {modality} modality provides no augment ops for this "
+                "model, so adaptive augmentation has nothing to apply (set gan.ada.enabled: false)"
+            )
+        return job
+
     return create_model(
         f"{spec.name.title()}JobConfig",
         __base__=JobConfig,
-        __validators__={"objective_honours_gan": model_validator(mode="after")(objective_honours_gan)},
+        __validators__={
+            "objective_honours_gan": model_validator(mode="after")(objective_honours_gan),
+            "modality_has_augment_ops": model_validator(mode="after")(modality_has_augment_ops),
+        },
         data=(spec.data_config, spec.data_config()),
         model=(spec.model_config, spec.model_config()),
     )

@@ -51,6 +51,26 @@ class EmaConfig(StrictModel):
     """Before this step the EMA copy simply follows G (an average of an untrained G is noise)."""
 
 
+class AdaConfig(StrictModel):
+    """Adaptive discriminator augmentation (Karras et al. 2020, StyleGAN2-ADA).
+
+    Reals and fakes pass through the modality's augment ops, each applied per sample with
+    probability p, before D sees them (in the D and the G step, so G's gradient flows through
+    them). p is steered by D's overfitting signal r_t = E[sign(D(real))]: every `interval` D
+    steps it moves by sign(r_t - target) x (images seen in those steps, all workers) / speed_images.
+    """
+
+    enabled: bool = False
+    target: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.6
+    """The r_t that p steers toward: above it D is judged to overfit and p rises (ADA: 0.6)."""
+    interval: PositiveInt = 4
+    """D steps between two updates of p; r_t is averaged over them and over workers (ADA: 4)."""
+    speed_images: PositiveInt = 500_000
+    """Real images (summed over workers) over which p can move from 0 to 1 (ADA: ada_kimg = 500)."""
+    p_max: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """Upper bound on p. ADA leaves it at 1; lower it (e.g. 0.8) if augmentations leak into samples."""
+
+
 class GanConfig(StrictModel):
     """The adversarial objective and its stabilisers, shared by every modality."""
 
@@ -68,6 +88,8 @@ class GanConfig(StrictModel):
     g_opt: OptimizerConfig = OptimizerConfig()
     d_opt: OptimizerConfig = OptimizerConfig()
     ema: EmaConfig = EmaConfig()
+    ada: AdaConfig = AdaConfig()
+    """Adaptive augmentation of D's inputs; the ops come from the modality (`augment_ops`)."""
     grad_clip: PositiveFloat | None = None
     """Clip each network's total gradient norm to this value (None: no clipping)."""
     precision: Literal["fp32", "bf16"] = "fp32"

@@ -14,7 +14,7 @@ its own (SeqGAN's policy gradient, TimeGAN's phases) by subclassing `Objective`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ganforge.platform.gan.ada import AugmentOp
 from ganforge.platform.gan.batch import Batch
 
 if TYPE_CHECKING:  # the config package imports the modality registry, which imports this
@@ -112,6 +113,7 @@ class Objective(ABC):
         nets: GanNets,
         optimizers: Mapping[str, torch.optim.Optimizer],
         device: torch.device,
+        augment_ops: Sequence[AugmentOp] = (),
     ) -> None:
         self.job = job
         self.cfg: GanConfig = job.gan
@@ -119,6 +121,8 @@ class Objective(ABC):
         self.specs = self.optimizer_specs(job, nets)
         self.optimizers = dict(optimizers)
         self.device = device
+        self.augment_ops = tuple(augment_ops)
+        """The modality's ops for adaptive augmentation (used where the objective honours gan.ada)."""
         self.step_index = 0
 
     @classmethod

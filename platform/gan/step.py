@@ -10,14 +10,20 @@ buffer broadcast in the second forward would overwrite BatchNorm statistics the 
 graph still needs. Each rank then keeps its own running statistics (and spectral-norm power
 iteration vectors); D is never run in eval mode, and the weights themselves stay in sync because
 DDP averages the gradients. On GPUs, BatchNorm layers can be turned into SyncBatchNorm instead.
+
+With gan.ada on, every input of D (reals and fakes, in both steps) first passes through the
+modality's augment ops at the adaptive probability p (platform/gan/ada.py); the penalties are
+taken at the augmented samples, the points D is trained on.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from ganforge.platform.gan.ada import AdaptiveAugment, AugmentOp
 from ganforge.platform.gan.batch import Batch, detach, discriminate, labels_of, samples_of, with_labels
 from ganforge.platform.gan.losses import discriminator_loss, generator_loss
 from ganforge.platform.gan.objective import GanNets, Objective, OptimizerSpec, gan_optimizer_specs
@@ -30,12 +36,44 @@ Tensor = torch.Tensor
 
 
 class AdversarialObjective(Objective):
-    """Runs D and G updates as the GanConfig says: any loss, both penalties, bf16, clipping."""
+    """Runs D and G updates as the GanConfig says: any loss, both penalties, bf16, clipping, ADA."""
 
     name: ClassVar[str] = "adversarial"
     supports: ClassVar[frozenset[str]] = frozenset(
-        {"loss", "gradient_penalty", "r1_gamma", "r1_every", "g_opt", "d_opt", "grad_clip", "precision"}
+        {
+            "loss",
+            "gradient_penalty",
+            "r1_gamma",
+            "r1_every",
+            "g_opt",
+            "d_opt",
+            "grad_clip",
+            "precision",
+            "ada",
+        }
     )
+
+    def __init__(
+        self,
+        job: JobConfig,
+        nets: GanNets,
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        device: torch.device,
+        augment_ops: Sequence[AugmentOp] = (),
+    ) -> None:
+        super().__init__(job, nets, optimizers, device, augment_ops)
+        self.ada = AdaptiveAugment(self.cfg.ada, self.augment_ops, device) if self.cfg.ada.enabled else None
+
+    def _d_input(self, batch: Batch) -> Batch:
+        """What D sees of a batch: augmented at ADA's current p when gan.ada is on."""
+        return self.ada(batch) if self.ada is not None else batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"ada": self.ada.state_dict()} if self.ada is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.ada is not None and "ada" in state:  # a checkpoint from before ADA was on: p starts at 0
+            self.ada.load_state_dict(state["ada"])
 
     @classmethod
     def optimizer_specs(cls, job: JobConfig, nets: GanNets) -> dict[str, OptimizerSpec]:
@@ -47,6 +85,7 @@ class AdversarialObjective(Objective):
         with self.autocast():
             with torch.no_grad():
                 fake = detach(nets.g_module(z))
+            real, fake = self._d_input(real), self._d_input(fake)
             d_real = discriminate(nets.discriminator, real)
             d_fake = discriminate(nets.discriminator, fake)
             loss = discriminator_loss(cfg.loss, d_real, d_fake)
@@ -66,6 +105,9 @@ class AdversarialObjective(Objective):
         stats["grad_norm_d"] = self.update("discriminator", loss)
         stats["d_real"] = d_real.detach().float().mean()
         stats["d_fake"] = d_fake.detach().float().mean()
+        if self.ada is not None:
+            self.ada.observe(d_real, len(samples_of(real)))
+            stats.update(self.ada.stats())
         return stats
 
     def generator_step(self, z: Tensor, real: Batch) -> dict[str, Tensor]:
@@ -74,7 +116,7 @@ class AdversarialObjective(Objective):
         nets.d_module.requires_grad_(False)
         try:
             with self.autocast():
-                loss = generator_loss(cfg.loss, discriminate(nets.d_module, nets.generator(z)))
+                loss = generator_loss(cfg.loss, discriminate(nets.d_module, self._d_input(nets.generator(z))))
             grad_norm = self.update("generator", loss)
         finally:
             nets.d_module.requires_grad_(True)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from ganforge.platform.gan.ada import AugmentOp
 from ganforge.platform.gan.batch import Batch
 from ganforge.platform.gan.objective import Objective
 from ganforge.platform.gan.step import AdversarialObjective
@@ -156,6 +157,18 @@ class Modality(ABC, Generic[DataCfg, ModelCfg, DataT]):
     def objective(self, model_cfg: ModelCfg) -> type[Objective]:
         """The objective a job with `model_cfg` trains with (default: the first of `objectives`)."""
         return self.objectives[0]
+
+    def augment_ops(self, model_cfg: ModelCfg) -> tuple[AugmentOp, ...]:
+        """The differentiable augmentations adaptive augmentation (gan.ada) may apply to D's inputs.
+
+        Each op maps a batch of samples, as D takes them (labels stay apart), to a batch of the same
+        shape, drawing its parameters per sample from torch's global generator (checkpointed, so a
+        resume replays the draws); the platform keeps each op's result for a sample with
+        probability p (platform/gan/ada.py). G's gradient flows through the ops. They read sizes
+        from the batch, so they need no prepared data: the loader can refuse gan.ada for a job
+        whose modality returns none before anything starts. Default: none.
+        """
+        return ()
 
     def metric_specs(self, data_cfg: DataCfg) -> tuple[MetricSpec, ...]:
         """The metrics `evaluate` reports for jobs on `data_cfg` (default: all of `metrics`)."""

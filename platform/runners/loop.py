@@ -54,10 +54,12 @@ class _Parts:
 
 
 def build_objective(job: JobConfig, nets: GanNets, device: torch.device) -> Objective:
-    """The job's objective with the optimizers it declares, created here (the platform owns them)."""
-    objective_type = get_modality(job.modality).objective(job.model)
+    """The job's objective with the optimizers it declares, created here (the platform owns them),
+    and the modality's augment ops (applied where gan.ada is on)."""
+    modality = get_modality(job.modality)
+    objective_type = modality.objective(job.model)
     optimizers = build_optimizers(objective_type.optimizer_specs(job, nets))
-    return objective_type(job, nets, optimizers, device)
+    return objective_type(job, nets, optimizers, device, modality.augment_ops(job.model))
 
 
 def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
