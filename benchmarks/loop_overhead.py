@@ -23,6 +23,7 @@ from ganforge.modalities.toy import MODALITY
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.config import JobConfig
 from ganforge.platform.gan import make_ema_copy, update_ema
+from ganforge.platform.gan.ema import ema_beta
 from ganforge.platform.runners.local import run_local
 from ganforge.platform.runners.ray_train import run_ray_train
 
@@ -57,7 +58,7 @@ def hand_written(job: JobConfig) -> float:
         loss_g.backward()
         opt_g.step()
         d.requires_grad_(True)
-        update_ema(ema, g, job.gan.ema.decay, step, job.gan.ema.warmup_steps)
+        update_ema(ema, g, ema_beta(step + 1, job.gan.ema.decay, job.gan.ema.rampup))
     return (steps - warmup) / (time.perf_counter() - start)
 
 

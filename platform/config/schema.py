@@ -47,8 +47,11 @@ class EmaConfig(StrictModel):
 
     enabled: bool = True
     decay: Probability = 0.999
-    warmup_steps: Annotated[int, Field(ge=0)] = 100
-    """Before this step the EMA copy simply follows G (an average of an untrained G is noise)."""
+    """The final averaging weight per G step (0.999: a half-life of 693 steps)."""
+    rampup: Annotated[float, Field(gt=0.0, le=1.0)] | None = 0.05
+    """The half-life grows as rampup × steps done until it reaches decay's (StyleGAN2-ADA: 0.05),
+    so the EMA follows G closely early and never averages over more than that share of training.
+    None: decay from the first step."""
 
 
 class AdaConfig(StrictModel):

@@ -23,7 +23,7 @@ from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import TrainingError
 from ganforge.platform.gan import GanNets, Objective, add_spectral_norm, make_ema_copy
 from ganforge.platform.gan.batch import map_batch
-from ganforge.platform.gan.ema import update_ema
+from ganforge.platform.gan.ema import ema_beta, has_batch_norm, recompute_batch_norm, update_ema
 from ganforge.platform.gan.objective import build_optimizers, optimizer_states, restore_optimizers
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.metrics.metric_model import MetricModel
@@ -34,6 +34,7 @@ from ganforge.platform.runners.context import WorkerContext
 from ganforge.platform.tracking.stream import MetricStream, TrackingTarget
 
 SAMPLE_COUNT = 512
+BN_SAMPLES = 512  # latents whose activations set the EMA generator's BatchNorm statistics
 
 
 class DivergedError(TrainingError):
@@ -124,8 +125,18 @@ def _check_finite(step: int, values: dict[str, float]) -> None:
 
 
 def evaluation_generator(job: JobConfig, parts: _Parts) -> torch.nn.Module:
-    """Metrics and the registered model use the EMA generator when EMA is on (StyleGAN practice)."""
-    return parts.ema if job.gan.ema.enabled else parts.nets.g_module
+    """Metrics and the registered model use the EMA generator when EMA is on (StyleGAN practice),
+    with BatchNorm statistics measured under its own weights (see platform/gan/ema.py)."""
+    if not job.gan.ema.enabled:
+        return parts.nets.g_module
+    if has_batch_norm(parts.ema):
+        device = next(parts.ema.parameters()).device
+        # Own latent stream, so recomputing (any number of times) never moves the training's.
+        z = parts.modality.sample_latents(
+            job.model, parts.data.info, BN_SAMPLES, torch.Generator().manual_seed(job.train.seed + 2)
+        )
+        recompute_batch_norm(parts.ema, (chunk.to(device) for chunk in z.split(job.train.batch_size)))
+    return parts.ema
 
 
 def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None = None) -> dict[str, float]:
@@ -161,13 +172,8 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
                 stats = objective.discriminator_step(real, latents(), step * job.gan.n_critic + k)
             stats.update(objective.generator_step(latents(), real))
             if job.gan.ema.enabled:
-                update_ema(
-                    parts.ema,
-                    parts.nets.g_module,
-                    job.gan.ema.decay,
-                    step,
-                    job.gan.ema.warmup_steps,
-                )
+                beta = ema_beta(step + 1, job.gan.ema.decay, job.gan.ema.rampup)
+                update_ema(parts.ema, parts.nets.g_module, beta)
             done = step + 1
             if done % train.log_every == 0 or done == train.steps:
                 # .item() only here: between log steps the step never waits on the host.
@@ -242,6 +248,8 @@ def _checkpoint_and_report(
     final = step == job.train.steps
     with tempfile.TemporaryDirectory(prefix="ganforge-ckpt-") as tmp:
         directory = Path(tmp)
+        if ctx.is_chief:
+            evaluation_generator(job, parts)  # the checkpoint's EMA G carries its own BN statistics
         checkpoint.save(
             directory,
             ctx.rank,

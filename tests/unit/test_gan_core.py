@@ -17,6 +17,7 @@ from ganforge.platform.gan import (
     r1_penalty,
     update_ema,
 )
+from ganforge.platform.gan.ema import ema_beta, recompute_batch_norm
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])
@@ -61,18 +62,41 @@ def test_r1_is_squared_input_gradient_and_differentiable() -> None:
     assert torch.allclose(critic.weight.grad, torch.tensor([[6.0, 8.0]]))
 
 
-def test_ema_copies_during_warmup_then_averages() -> None:
-    net = nn.Linear(1, 1, bias=False)
+def test_ema_half_life_ramps_up_to_that_of_decay() -> None:
+    # StyleGAN2-ADA: half-life = min(rampup x steps, the decay's); beta = 0.5 ** (1 / half-life).
+    assert ema_beta(1, 0.999, 0.05) == pytest.approx(0.5**20)  # half-life 0.05 steps: follows G
+    assert ema_beta(200, 0.999, 0.05) == pytest.approx(0.5 ** (1 / 10))  # half-life 10 steps
+    assert ema_beta(100_000, 0.999, 0.05) == pytest.approx(0.999)  # capped at decay's 693 steps
+    betas = [ema_beta(step, 0.999, 0.05) for step in range(1, 20_000, 97)]
+    assert betas == sorted(betas)
+    assert ema_beta(1, 0.99, None) == 0.99
+
+
+def test_ema_averages_parameters_only() -> None:
+    net = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
     ema = make_ema_copy(net)
     with torch.no_grad():
-        net.weight.fill_(2.0)
-    update_ema(ema, net, decay=0.9, step=0, warmup=1)
-    assert ema.weight.item() == pytest.approx(2.0)
-    with torch.no_grad():
-        net.weight.fill_(12.0)
-    update_ema(ema, net, decay=0.9, step=1, warmup=1)
-    assert ema.weight.item() == pytest.approx(0.9 * 2.0 + 0.1 * 12.0)
+        net[0].weight.fill_(2.0)
+        ema[0].weight.fill_(12.0)
+        net[1].running_mean.fill_(5.0)
+    update_ema(ema, net, beta=0.9)
+    assert ema[0].weight.item() == pytest.approx(0.9 * 12.0 + 0.1 * 2.0)
+    assert ema[1].running_mean.item() == 0.0  # statistics are recomputed, not copied or averaged
     assert not any(p.requires_grad for p in ema.parameters())
+
+
+def test_batch_norm_statistics_are_recomputed_from_the_modules_own_activations() -> None:
+    net = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1, momentum=0.1))
+    with torch.no_grad():
+        net[0].weight.fill_(3.0)
+    latents = [torch.randn(64, 1, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    recompute_batch_norm(net, latents)
+    activations = torch.cat(latents) * 3.0
+    assert net[1].running_mean.item() == pytest.approx(activations.mean().item(), abs=1e-5)
+    # BatchNorm keeps the unbiased variance of each batch; the cumulative average weighs each batch alike.
+    per_batch = torch.stack([(z * 3.0).var(unbiased=True) for z in latents])
+    assert net[1].running_var.item() == pytest.approx(per_batch.mean().item(), rel=1e-5)
+    assert net[1].momentum == 0.1 and not net.training
 
 
 def test_spectral_norm_bounds_the_largest_singular_value() -> None:

@@ -21,7 +21,7 @@ def _job(steps: int, **extra):
             "gan.n_critic": 2,
             "gan.r1_gamma": 1.0,
             "gan.r1_every": 3,
-            "gan.ema.warmup_steps": 5,
+            "gan.ema.rampup": 0.1,
             **extra,
         },
     )

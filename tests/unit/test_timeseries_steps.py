@@ -120,7 +120,7 @@ def _job(steps: int):  # noqa: ANN202
             "tracking.enabled": False,
             "model.embedding_steps": 2,
             "model.supervised_steps": 1,  # joint from the 4th step: the resume lands mid-joint
-            "gan.ema.warmup_steps": 2,
+            "gan.ema.rampup": 0.5,
         },
     )
     return load_job_dict(raw)
