@@ -139,16 +139,16 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
             "runner": "local",
         }
         small_eval = {"samples": 64, "classifier_steps": 20}
+        small_shapes = {"dataset": "shapes", "size": 16, "n_samples": 256, "eval": small_eval}
+        small_nets = {"latent_dim": 16, "g_channels": 8, "d_channels": 8}
         return [
             {
                 "name": "image-tiny",
                 "modality": "image",
-                "data": {"dataset": "shapes", "size": 16, "n_samples": 256, "eval": small_eval},
+                "data": small_shapes,
                 "model": {
                     "arch": "dcgan",
-                    "latent_dim": 16,
-                    "g_channels": 8,
-                    "d_channels": 8,
+                    **small_nets,
                     "d_norm": "batch",
                     "diffaugment": "color,translation,cutout",
                 },
@@ -158,27 +158,15 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
                 "name": "image-tiny-conditional",
                 "modality": "image",
                 "data": {"dataset": "digits", "size": 8, "eval": small_eval},
-                "model": {
-                    "arch": "resnet",
-                    "latent_dim": 16,
-                    "g_channels": 8,
-                    "d_channels": 8,
-                    "num_classes": 10,
-                },
+                "model": {"arch": "resnet", **small_nets, "num_classes": 10},
                 "gan": {"loss": "hinge", "spectral_norm": True},
                 "train": train,
             },
             {
                 "name": "image-tiny-ada",
                 "modality": "image",
-                "data": {"dataset": "shapes", "size": 16, "n_samples": 256, "eval": small_eval},
-                "model": {
-                    "arch": "dcgan",
-                    "latent_dim": 16,
-                    "g_channels": 8,
-                    "d_channels": 8,
-                    "ada_ops": list(ADA_OPS),
-                },
+                "data": small_shapes,
+                "model": {"arch": "dcgan", **small_nets, "ada_ops": list(ADA_OPS)},
                 # target 0: p rises whenever D calls most reals real, so the ops run from the start.
                 "gan": {"ada": {"enabled": True, "target": 0.0, "interval": 1, "speed_images": 160}},
                 "train": train,

@@ -94,12 +94,20 @@ def status() -> None:
         click.echo("no services started (run: ganforge services up)")
         sys.exit(1)
     rows = status_rows(state)
-    for name, pid, address, healthy in rows:
-        click.echo(f"{name:<7} pid {pid:<9} {address:<28} {'healthy' if healthy else 'NOT RESPONDING'}")
+    for row in rows:
+        click.echo(f"{row.name:<7} pid {row.pid:<9} {row.address:<28} {_CONDITIONS[row.condition]}")
     for name, where in data_rows(state):
         click.echo(f"{name:<7} data {where}")
-    if not all(row[3] for row in rows):
+    if not all(row.healthy for row in rows):
         sys.exit(1)
+
+
+_CONDITIONS = {
+    "healthy": "healthy",
+    "not responding": "NOT RESPONDING (the process runs, its address does not answer)",
+    "restarted": "RESTARTED (that pid is gone; another process answers, one `services down` cannot stop)",
+    "dead": "DEAD (that pid is gone and nothing answers: `services up`)",
+}
 
 
 @services.command()

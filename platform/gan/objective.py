@@ -124,6 +124,10 @@ class Objective(ABC):
         self.augment_ops = tuple(augment_ops)
         """The modality's ops for adaptive augmentation (used where the objective honours gan.ada)."""
         self.step_index = 0
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Builds what this objective keeps besides nets and optimizers (e.g. an ADA controller)."""
 
     @classmethod
     @abstractmethod

@@ -18,12 +18,11 @@ taken at the augmented samples, the points D is trained on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from ganforge.platform.gan.ada import AdaptiveAugment, AugmentOp
+from ganforge.platform.gan.ada import AdaptiveAugment
 from ganforge.platform.gan.batch import Batch, detach, discriminate, labels_of, samples_of, with_labels
 from ganforge.platform.gan.losses import discriminator_loss, generator_loss
 from ganforge.platform.gan.objective import GanNets, Objective, OptimizerSpec, gan_optimizer_specs
@@ -53,16 +52,9 @@ class AdversarialObjective(Objective):
         }
     )
 
-    def __init__(
-        self,
-        job: JobConfig,
-        nets: GanNets,
-        optimizers: Mapping[str, torch.optim.Optimizer],
-        device: torch.device,
-        augment_ops: Sequence[AugmentOp] = (),
-    ) -> None:
-        super().__init__(job, nets, optimizers, device, augment_ops)
-        self.ada = AdaptiveAugment(self.cfg.ada, self.augment_ops, device) if self.cfg.ada.enabled else None
+    def setup(self) -> None:
+        ada = self.cfg.ada
+        self.ada = AdaptiveAugment(ada, self.augment_ops, self.device) if ada.enabled else None
 
     def _d_input(self, batch: Batch) -> Batch:
         """What D sees of a batch: augmented at ADA's current p when gan.ada is on."""

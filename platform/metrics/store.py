@@ -30,7 +30,7 @@ from ganforge.platform.metrics.metric_model import (
     write_folder,
 )
 from ganforge.platform.storage import retry
-from ganforge.platform.tracking.registry import resolve_version
+from ganforge.platform.tracking.registry import missing_from_store, resolve_version
 from ganforge.platform.tracking.store import ensure_experiment
 
 EXPERIMENT = "ganforge-metric-models"
@@ -112,12 +112,19 @@ def _fetch(client: MlflowClient, stored: LoggedModel, recipe: MetricModelRecipe)
             return cached
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
-        downloaded = retry(
-            lambda: mlflow.artifacts.download_artifacts(
-                artifact_uri=stored.artifact_location, dst_path=tmp, tracking_uri=client.tracking_uri
-            ),
-            "download the metric model",
-        )
+        try:
+            downloaded = retry(
+                lambda: mlflow.artifacts.download_artifacts(
+                    artifact_uri=stored.artifact_location, dst_path=tmp, tracking_uri=client.tracking_uri
+                ),
+                "download the metric model",
+            )
+        except Exception as error:
+            if missing_from_store(error):
+                raise _missing(uri) from None
+            raise
+        if read_card(Path(downloaded)) is None:  # the store listed nothing, or lost the card
+            raise _missing(uri)
         shutil.rmtree(folder, ignore_errors=True)
         shutil.move(downloaded, folder)
     model = load_folder(folder, recipe, uri)
@@ -153,3 +160,13 @@ def _load_pinned(recipe: MetricModelRecipe, pinned: str, tracking_uri: str | Non
             f"and metric version need {recipe.key}"
         )
     return _fetch(client, stored, recipe)
+
+
+def _missing(uri: str) -> ConfigError:
+    """A stored metric model whose files are gone: told apart from one that fails its hash."""
+    return ConfigError(
+        f"{PIN_KEY} = {uri}: the stored copy's files are missing from the artifact store (deleted, or "
+        "held by an in-memory S3 endpoint that has stopped); restore the store, or delete that logged "
+        "model in the 'ganforge-metric-models' experiment so a new one is trained (scores made with "
+        "the old one will not compare)"
+    )

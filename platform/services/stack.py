@@ -168,7 +168,7 @@ def _start_mlflow(options: ServicesOptions, endpoint: str, logs: Path) -> tuple[
 def up(options: ServicesOptions) -> tuple[ServicesState, bool]:
     """Starts the services unless they already run healthy; returns (state, started)."""
     current = read_state()
-    if current is not None and all(ok for _, _, _, ok in status_rows(current)):
+    if current is not None and all(row.healthy for row in status_rows(current)):
         return current, False
     if current is not None:
         down(current)
@@ -196,14 +196,37 @@ def up(options: ServicesOptions) -> tuple[ServicesState, bool]:
     return state, True
 
 
-def status_rows(state: ServicesState) -> list[tuple[str, str, str, bool]]:
-    """(service, pid, address, healthy) for each service."""
-    s3_ok = (state.s3_pid is None or is_alive(state.s3_pid)) and s3_healthy(state.s3_endpoint)
-    mlflow_ok = is_alive(state.mlflow_pid) and mlflow_healthy(state.tracking_uri)
+@dataclass(frozen=True)
+class ServiceRow:
+    """One service as `services status` shows it."""
+
+    name: str
+    pid: str
+    address: str
+    condition: str
+    """`healthy`; `restarted` (the process `up` started is gone, another answers at the address:
+    it works, but `down` cannot stop it); `dead` (gone, nothing answers); `not responding`."""
+
+    @property
+    def healthy(self) -> bool:
+        return self.condition == "healthy"
+
+
+def _condition(pid: int | None, answers: bool) -> str:
+    alive = pid is None or is_alive(pid)  # no pid: an external endpoint, not ours to watch
+    if alive:
+        return "healthy" if answers else "not responding"
+    return "restarted" if answers else "dead"
+
+
+def status_rows(state: ServicesState) -> list[ServiceRow]:
+    """Each service: whether the process `up` started still runs and whether its address answers."""
+    s3 = _condition(state.s3_pid, s3_healthy(state.s3_endpoint))
+    mlflow = _condition(state.mlflow_pid, mlflow_healthy(state.tracking_uri))
     s3_pid = str(state.s3_pid) if state.s3_pid else "external"
     return [
-        ("s3", s3_pid, state.s3_endpoint, s3_ok),
-        ("mlflow", str(state.mlflow_pid), state.tracking_uri, mlflow_ok),
+        ServiceRow("s3", s3_pid, state.s3_endpoint, s3),
+        ServiceRow("mlflow", str(state.mlflow_pid), state.tracking_uri, mlflow),
     ]
 
 

@@ -110,7 +110,7 @@ def version_metric(version: ModelVersion, run_metrics: dict[str, float], metric:
 def _unreadable(model_uri: str, version: ModelVersion | None, error: BaseException) -> TrackingError:
     """One line for a model whose files cannot be read: missing from the store, or why not."""
     run = f" (run {version.run_id})" if version is not None and version.run_id else ""
-    if _missing_from_store(error):
+    if missing_from_store(error):
         return TrackingError(
             f"{model_uri}{run}: the model's files are missing from the artifact store; the registry "
             "still lists it, but its objects were deleted or were held by an in-memory S3 endpoint "
@@ -119,7 +119,7 @@ def _unreadable(model_uri: str, version: ModelVersion | None, error: BaseExcepti
     return TrackingError(f"{model_uri}{run}: cannot read the model ({_failure_line(error)})")
 
 
-def _missing_from_store(error: BaseException) -> bool:
+def missing_from_store(error: BaseException) -> bool:
     """Whether a read failed because objects are absent, not because the store is unreachable."""
     if isinstance(error, FileNotFoundError):
         return True  # MLflow downloaded what the store lists, and a file the model needs was not there

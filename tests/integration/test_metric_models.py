@@ -5,6 +5,7 @@ they do not fit the job."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,6 +86,24 @@ def test_a_damaged_cache_is_replaced_by_the_stored_copy(
     weights.write_bytes(b"not a checkpoint")
     again = resolve_metric_model(_never_trained(recipe), uri)
     assert again.sha256 == first.sha256
+
+
+def test_stored_files_that_are_gone_are_called_missing_not_damaged(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The artifact store lost the files (deleted, or an in-memory endpoint stopped): another home
+    (an empty cache) is told so in one line, not that a copy failed its hash."""
+    recipe = _recipe()
+    first = resolve_metric_model(recipe, store)
+    artifacts = sorted((tmp_path / "mlruns").rglob("card.json"))
+    assert len(artifacts) == 1, artifacts
+    shutil.rmtree(artifacts[0].parent)
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path / "home-b"))
+    with pytest.raises(ConfigError) as raised:
+        resolve_metric_model(_never_trained(recipe), store)
+    message = str(raised.value)
+    assert message.startswith(f"data.eval.metric_model = {first.uri}: the stored copy's files are missing")
+    assert "damaged" not in message and "\n" not in message
 
 
 def test_a_pin_that_does_not_exist_or_does_not_fit_is_a_config_error(store: str) -> None:
