@@ -3,12 +3,16 @@
 Ray queues a request that no node can hold and waits for an autoscaler to add one; on a fixed
 cluster (the embedded local Ray, a `ray start` cluster without a launcher) that wait never ends
 and prints nothing. So a request the cluster can never meet is refused here, naming the setting.
+On an autoscaling cluster the wait is bounded instead: one line says what it waits for, and the
+request is refused once its wait setting has passed without the nodes arriving.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ __all__ = ["AUTOSCALING_ENV", "ResourceRequest", "autoscales", "require_resource
 AUTOSCALING_ENV = "GANFORGE_AUTOSCALING"
 """`1`: the cluster adds nodes on demand (never refuse); `0`: it does not (always check)."""
 
+log = logging.getLogger("ganforge.cluster")
 _EPSILON = 1e-9  # 0.1 + 0.2 GPUs must still hold a 0.3-GPU bundle
 
 
@@ -42,6 +47,9 @@ class ResourceRequest:
     gpus_label: str
     scope: str = ""
     """Appended to the amounts, e.g. " per trial"."""
+    wait_s: float = 600.0
+    wait_label: str = "train.resource_wait_s"
+    """How long an autoscaling cluster may take to make room, and the setting that says so."""
 
     @classmethod
     def for_job(cls, job: JobConfig) -> ResourceRequest:
@@ -54,6 +62,8 @@ class ResourceRequest:
             workers_label=f"train.workers = {train.workers}",
             cpus_label=f"train.cpus_per_worker = {train.cpus_per_worker}",
             gpus_label="train.use_gpu = true",
+            wait_s=train.resource_wait_s,
+            wait_label="train.resource_wait_s",
         )
 
     @classmethod
@@ -70,23 +80,38 @@ class ResourceRequest:
             cpus_label=f"resources.cpu = {resources.cpu}",
             gpus_label=f"resources.gpu = {_number(resources.gpu)}",
             scope=" per trial",
+            wait_s=resources.wait_s,
+            wait_label="resources.wait_s",
         )
 
 
-def require_resources(request: ResourceRequest) -> None:
+def require_resources(request: ResourceRequest, poll_s: float = 5.0) -> None:
     """Refuses a request the connected Ray cluster can never hold (call after `connect`).
 
-    An autoscaling cluster is not refused: it may add the nodes (see `autoscales`).
+    On an autoscaling cluster (see `autoscales`) it waits instead, up to `request.wait_s`, for
+    nodes that can hold it, saying once on stderr what it waits for.
 
     Raises:
-        ConfigError: one line naming the setting, what it needs and what the cluster has.
+        ConfigError: one line naming the setting, what it needs and what the cluster has (and,
+            after a wait, how long it waited).
     """
-    if autoscales():
+    problem = shortfall(request, _live_nodes())
+    if problem is None:
         return
-    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
-    problem = shortfall(request, nodes)
-    if problem is not None:
+    if not autoscales():
         raise ConfigError(problem)
+    log.warning(f"waiting up to {request.wait_s:g} s ({request.wait_label}) for the autoscaler: {problem}")
+    deadline = time.monotonic() + request.wait_s
+    while time.monotonic() < deadline:
+        time.sleep(min(poll_s, max(deadline - time.monotonic(), 0.0)))
+        problem = shortfall(request, _live_nodes())
+        if problem is None:
+            return
+    raise ConfigError(f"{problem}; no node was added within {request.wait_label} = {request.wait_s:g} s")
+
+
+def _live_nodes() -> list[Mapping[str, float]]:
+    return [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
 
 
 def autoscales() -> bool:

@@ -122,6 +122,10 @@ class TrainConfig(StrictModel):
     log_every: PositiveInt = 50
     sample_every: Annotated[int, Field(ge=0)] = 500
     """Write a sample artifact every k steps (0: only at the end)."""
+    resource_wait_s: PositiveFloat = 600.0
+    """On an autoscaling Ray cluster, how long a job the cluster cannot hold yet waits for the
+    autoscaler to add nodes (saying so on one line) before it is refused. A fixed cluster refuses
+    such a job at once."""
     max_failures: Annotated[int, Field(ge=0)] = 3
     """Times Ray Train restarts the workers from the latest checkpoint after a failure."""
     storage_path: str | None = None

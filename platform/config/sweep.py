@@ -77,6 +77,8 @@ class ResourcesConfig(StrictModel):
     workers: PositiveInt = 1
     cpu: PositiveInt = 1
     gpu: Annotated[float, Field(ge=0)] = 0
+    wait_s: PositiveFloat = 600.0
+    """On an autoscaling cluster, how long to wait for a node that can hold one trial."""
 
 
 class StopConfig(StrictModel):

@@ -148,6 +148,7 @@ def test_s3_paused_for_20_s_mid_run_loses_nothing(tmp_path: Path, services: dict
     started = time.monotonic()
     run = _start_run(tmp_path, services["env"])
     _wait_for(_history_reached(client, SAMPLE_EVERY), 120, "the first samples")
+    assert run.poll() is None, "the run ended before the fault: make it longer (STEPS)"
     _pause(services["state"]["s3_pid"], 20)
     outcome, took = _finish(run, started)
     _assert_complete(client, outcome)
@@ -159,6 +160,7 @@ def test_s3_killed_and_restarted_mid_run_ends_in_bounded_time(tmp_path: Path, se
     started = time.monotonic()
     run = _start_run(tmp_path, services["env"])
     _wait_for(_history_reached(client, SAMPLE_EVERY), 120, "the first samples")
+    assert run.poll() is None, "the run ended before the fault: make it longer (STEPS)"
     services["relaunched"].append(_restart(services["state"]["s3_pid"], down_s=5))
     outcome, took = _finish(run, started)
     _assert_complete(client, outcome)
@@ -176,6 +178,7 @@ def test_mlflow_restarted_mid_run_resumes_metrics_without_gap_or_duplicate(
     started = time.monotonic()
     run = _start_run(tmp_path, services["env"])
     _wait_for(_history_reached(client, SAMPLE_EVERY), 120, "the first samples")
+    assert run.poll() is None, "the run ended before the fault: make it longer (STEPS)"
     services["relaunched"].append(_restart(services["state"]["mlflow_pid"], down_s=5))
     outcome, took = _finish(run, started)
     _wait_for(_history_reached(client, STEPS), 120, "the restarted server")

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from ganforge.platform.cluster.resources import AUTOSCALING_ENV
 from tests.conftest import REPO, run_cli, start_interruptible, toy_job_file
 
 pytestmark = pytest.mark.integration
@@ -68,6 +69,24 @@ def test_more_workers_than_the_cluster_has_is_refused_within_seconds(tmp_path: P
     )
     assert re.fullmatch(expected, lines[0]), lines[0]
     assert _runs(home) == []  # refused before any MLflow run
+    _assert_none_left(home)
+
+
+def test_on_an_autoscaling_cluster_the_wait_is_bounded_and_said(tmp_path: Path, home: Path) -> None:
+    """The local Ray taken for an autoscaling one (GANFORGE_AUTOSCALING=1; no node will come):
+    one line says what the job waits for, and it is refused once train.resource_wait_s passes."""
+    config = toy_job_file(tmp_path, {"train.runner": "ray", "train.resource_wait_s": 3})
+    start = time.monotonic()
+    too_many = ("--workers", str(TOO_MANY))
+    result = run_cli("train", str(config), *too_many, cwd=tmp_path, env={AUTOSCALING_ENV: "1"}, timeout=120)
+    assert time.monotonic() - start < 60
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    need = rf"train\.workers = {TOO_MANY} needs {TOO_MANY} CPUs \(1 per worker\); the Ray cluster has .*"
+    assert len(lines) == 2, result.stderr[-3000:]
+    assert re.fullmatch(rf"waiting up to 3 s \(train\.resource_wait_s\) for the autoscaler: {need}", lines[0])
+    assert re.fullmatch(rf"error: {need}; no node was added within train\.resource_wait_s = 3 s", lines[1])
+    assert _runs(home) == []
     _assert_none_left(home)
 
 
