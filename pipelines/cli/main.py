@@ -102,7 +102,9 @@ def _print_summary(outcome: Any, ui_command: Callable[[str], str]) -> None:
     if outcome.model_version:
         click.echo(f"registered: models:/{outcome.model_name}/{outcome.model_version}")
     if outcome.tracking_uri:
-        click.echo(f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri)}")
+        click.echo(
+            f"MLflow run {outcome.run_id}; to browse it: {ui_command(outcome.tracking_uri, outcome.run_id)}"
+        )
 
 
 for command in (sweep, submit, jobs, services, select, evaluate, generate, modalities):

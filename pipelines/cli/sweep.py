@@ -41,6 +41,7 @@ def sweep(
         click.echo(yaml.safe_dump(resolved, sort_keys=False), nl=False)
         return
     from ganforge.pipelines.sweep import run_sweep
+    from ganforge.platform.tracking.store import ui_command
 
     outcome = run_sweep(loaded, resume=resume, address=address)
     metric = outcome.metric
@@ -55,7 +56,8 @@ def sweep(
     if outcome.model_version:
         click.echo(f"registered: models:/{outcome.model_name}/{outcome.model_version}")
     if outcome.parent_run_id:
-        click.echo(f"MLflow parent run {outcome.parent_run_id} at {outcome.tracking_uri}")
+        browse = ui_command(outcome.tracking_uri, outcome.parent_run_id)
+        click.echo(f"MLflow parent run {outcome.parent_run_id}; to browse it: {browse}")
     click.echo(f"Ray Tune results: {outcome.path}")
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), sort_keys=True, default=str))

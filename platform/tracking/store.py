@@ -81,6 +81,12 @@ def _create_or_upgrade(database: Path, uri: str, artifact_root: str) -> None:
     SqlAlchemyStore(uri, artifact_root)
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+"""The kind MLflow 3's UI reads to open an experiment in its model-training view, not GenAI's."""
+ML_VIEW = "workflowType=machine_learning"
+
+
 def tracking_uri(cfg: TrackingConfig, *, create: bool = True) -> str:
     """The config's URI, else MLFLOW_TRACKING_URI, else the embedded SQLite store.
 
@@ -100,13 +106,17 @@ def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> st
     embedded store's artifact folder for the embedded store, else where the server puts it."""
     experiment = client.get_experiment_by_name(cfg.experiment)
     if experiment is not None:
+        if EXPERIMENT_KIND_TAG not in experiment.tags:  # made before ganforge set it, or by hand
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
         return experiment.experiment_id
     _, store_uri, artifact_root = _local_paths()
     location = cfg.artifact_location
     if location is None and uri == store_uri:
         location = f"{artifact_root}/{cfg.experiment}"
     try:
-        return client.create_experiment(cfg.experiment, artifact_location=location)
+        return client.create_experiment(
+            cfg.experiment, artifact_location=location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING}
+        )
     except MlflowException as error:
         # Another job created it between our look and our create: use theirs.
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
@@ -117,13 +127,34 @@ def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> st
         return experiment.experiment_id
 
 
-def ui_command(uri: str) -> str:
-    """The command that opens the MLflow UI on `uri`."""
+def ui_page(base: str, experiment_id: str | None = None, run_id: str | None = None) -> str:
+    """The MLflow UI page of a run (or an experiment, or the experiment list) in its model-training
+    view: MLflow 3 opens its GenAI view (traces, token usage) unless the URL or the experiment's
+    kind says otherwise."""
+    path = "#/experiments"
+    if experiment_id is not None:
+        path += f"/{experiment_id}" + (f"/runs/{run_id}" if run_id else "")
+    return f"{base.rstrip('/')}/{path}?{ML_VIEW}"
+
+
+def ui_command(uri: str, run_id: str | None = None) -> str:
+    """The command that opens the MLflow UI on `uri`, at `run_id`'s page when given."""
+    experiment_id = _experiment_of(uri, run_id)
     if uri.startswith("sqlite:///"):
-        return f"mlflow ui --backend-store-uri {uri} --port 5000   # then open http://127.0.0.1:5000"
+        page = ui_page("http://127.0.0.1:5000", experiment_id, run_id)
+        return f"mlflow ui --backend-store-uri {uri} --port 5000   # then open {page}"
     if uri.startswith(("http://", "https://")):
-        return f"open {uri}"
+        return f"open {ui_page(uri, experiment_id, run_id)}"
     return f"mlflow ui --backend-store-uri {uri}"
+
+
+def _experiment_of(uri: str, run_id: str | None) -> str | None:
+    if run_id is None:
+        return None
+    try:
+        return MlflowClient(tracking_uri=uri).get_run(run_id).info.experiment_id
+    except Exception:  # noqa: BLE001 - only a link is at stake: the experiment list will do
+        return None
 
 
 def check_reachable(uri: str, timeout_s: float = 5.0) -> None:

@@ -106,7 +106,7 @@ def _assert_complete(client: MlflowClient, outcome: dict) -> None:
     steps = [m.step for m in client.get_metric_history(outcome["run_id"], "loss_d")]
     assert steps == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY)), f"gaps or duplicates: {steps}"
     images = [a.path for a in client.list_artifacts(outcome["run_id"], "images")]
-    sampled = {int(m.group(1)) for m in map(re.compile(r"step%(\d+)%").search, images) if m}
+    sampled = {int(m.group(1)) for m in map(re.compile(r"\+step\+(\d+)\+").search, images) if m}
     expected = set(range(SAMPLE_EVERY, STEPS + 1, SAMPLE_EVERY))  # log_image keeps the step in the name
     assert expected <= sampled, sorted(expected - sampled)
     assert "ganforge.failed_uploads" not in client.get_run(outcome["run_id"]).data.tags

@@ -38,6 +38,11 @@ def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None
     client = MlflowClient(tracking_uri=uri)
     run = client.get_run(outcome["run_id"])
     assert run.info.status == "FINISHED"
+    # The printed link and the experiment's kind open MLflow 3 on its model-training view.
+    experiment_id, run_id = run.info.experiment_id, run.info.run_id
+    page = f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    assert page in result.stdout
+    assert client.get_experiment(experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
     assert run.data.params["gan.loss"] == "non_saturating"
     assert run.data.params["train.steps"] == "20"
     for tag in ("ganforge.config_hash", "ganforge.git_commit", "ganforge.data_fingerprint"):
