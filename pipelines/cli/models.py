@@ -40,6 +40,10 @@ def _fmt(value: float | None) -> str:
 @click.option(
     "--filter", "filter_string", default=None, help="MLflow run filter, e.g. \"params.gan.loss = 'hinge'\"."
 )
+@click.option(
+    "--model", default=None, help="Registered model whose versions compete (default: the newest one)."
+)
+@click.option("--all-models", is_flag=True, help="Rank the versions of every registered model together.")
 @click.option("--dry-run", is_flag=True, help="Print the ranking without moving the alias.")
 @TRACKING_URI_OPTION
 @user_errors
@@ -49,18 +53,29 @@ def select(
     mode: str,
     alias: str,
     filter_string: str | None,
+    model: str | None,
+    all_models: bool,
     dry_run: bool,
     tracking_uri: str | None,
 ) -> None:
-    """Rank the registered generators of EXPERIMENT's finished runs and move the alias to the best."""
+    """Rank the registered generators of EXPERIMENT's finished runs and move the alias to the best.
+
+    Only the versions of one registered model compete (two models may have learned different
+    data): --model, else the one registered most recently; the others are named as left out."""
     from ganforge.pipelines.select import select_champion
 
+    if model and all_models:
+        raise click.UsageError("--model and --all-models: give one")
     uri = _tracking_uri(tracking_uri)
-    ranked = select_champion(uri, experiment, metric, mode, None if dry_run else alias, filter_string)
+    alias_or_none = None if dry_run else alias
+    ranking = select_champion(uri, experiment, metric, mode, alias_or_none, filter_string, model, all_models)
+    ranked = ranking.candidates
     click.echo(f"{'rank':<5}{'model':<28}{'version':<9}{metric:<14}{'run':<34}aliases")
     for rank, c in enumerate(ranked, start=1):
         aliases = ",".join(c.aliases)
         click.echo(f"{rank:<5}{c.model_name:<28}{c.version:<9}{_fmt(c.value):<14}{c.run_id:<34}{aliases}")
+    for name, count in sorted(ranking.left_out.items()):
+        click.echo(f"left out: {name} ({count} version{'s' * (count != 1)}; --model {name} ranks it)")
     best = ranked[0]
     if dry_run:
         click.echo(f"best: models:/{best.model_name}/{best.version} (alias not moved: --dry-run)")

@@ -25,6 +25,17 @@ class Candidate:
     aliases: tuple[str, ...]
     metric_model: str | None = None
     """sha256 of the metric model the value was computed with (None: no learned metric model)."""
+    created: int = 0
+    """The version's creation time (ms since the epoch)."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The ranked candidates (best first) and the registered models left out of the ranking."""
+
+    candidates: list[Candidate]
+    left_out: dict[str, int]
+    """model name -> how many of its versions were not ranked (another model's: not comparable)."""
 
 
 def _runs(client: MlflowClient, experiment: str, filter_string: str | None) -> list:
@@ -56,16 +67,47 @@ def select_champion(
     mode: Literal["min", "max"],
     alias: str | None = "champion",
     filter_string: str | None = None,
-) -> list[Candidate]:
+    model: str | None = None,
+    all_models: bool = False,
+) -> Ranking:
     """Ranks candidate versions (best first) and points `alias` at the best one.
 
-    A version's value is its `metric.NAME` tag (set at registration, refreshed by
-    `ganforge evaluate`), else its run's final metric. `alias=None` only ranks.
+    Only versions of one registered model compete, since two models of one experiment may have
+    learned different data: `model`, else the one registered most recently. `all_models` ranks
+    every model's versions together. A version's value is its `metric.NAME` tag (set at
+    registration, refreshed by `ganforge evaluate`), else its run's final metric. `alias=None`
+    only ranks.
 
     Raises:
-        TrackingError: unknown experiment, a bad filter, or no version has the metric.
+        TrackingError: unknown experiment or model, a bad filter, or no version has the metric.
     """
     client = MlflowClient(tracking_uri=tracking_uri)
+    found = _candidates(client, experiment, filter_string, metric)
+    where = f"experiment '{experiment}'" + (f" matching {filter_string!r}" if filter_string else "")
+    if model is not None and not any(c.model_name == model for c in found):
+        raise TrackingError(f"--model {model}: no version of it was registered by a finished run in {where}")
+    chosen = None if all_models else model or _newest_model(found)
+    candidates = [c for c in found if chosen is None or c.model_name == chosen]
+    left_out: dict[str, int] = {}
+    for c in found:
+        if c not in candidates:
+            left_out[c.model_name] = left_out.get(c.model_name, 0) + 1
+    _check_one_ruler([c for c in candidates if c.value is not None], metric)
+    candidates.sort(key=lambda c: _sort_key(c, mode))
+    if not candidates or candidates[0].value is None:
+        of = f" of model '{chosen}'" if chosen else ""
+        raise TrackingError(f"no registered version{of} in {where} has metric '{metric}'")
+    if alias:
+        best = candidates[0]
+        client.set_registered_model_alias(best.model_name, alias, best.version)
+        candidates = [_moved(c, alias, c is best, best.model_name) for c in candidates]
+    return Ranking(candidates, left_out)
+
+
+def _candidates(
+    client: MlflowClient, experiment: str, filter_string: str | None, metric: str
+) -> list[Candidate]:
+    """Every version registered from the experiment's finished runs (matching the filter)."""
     candidates = []
     for run in _runs(client, experiment, filter_string):
         for version in client.search_model_versions(f"run_id = '{run.info.run_id}'"):
@@ -78,18 +120,15 @@ def select_champion(
                     value=version_metric(version, run.data.metrics, metric),
                     aliases=tuple(version.aliases or ()),
                     metric_model=version.tags.get(SHA_TAG) or run.data.tags.get(SHA_TAG),
+                    created=int(version.creation_timestamp or 0),
                 )
             )
-    _check_one_ruler([c for c in candidates if c.value is not None], metric)
-    candidates.sort(key=lambda c: _sort_key(c, mode))
-    if not candidates or candidates[0].value is None:
-        where = f"experiment '{experiment}'" + (f" matching {filter_string!r}" if filter_string else "")
-        raise TrackingError(f"no registered version in {where} has metric '{metric}'")
-    if alias:
-        best = candidates[0]
-        client.set_registered_model_alias(best.model_name, alias, best.version)
-        candidates = [_moved(c, alias, c is best, best.model_name) for c in candidates]
     return candidates
+
+
+def _newest_model(candidates: list[Candidate]) -> str | None:
+    """The registered model with the most recent version (None when there is no candidate)."""
+    return max(candidates, key=lambda c: c.created).model_name if candidates else None
 
 
 def _check_one_ruler(candidates: list[Candidate], metric: str) -> None:
