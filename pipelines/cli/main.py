@@ -88,7 +88,7 @@ def train(
 
     bar = ProgressBar(job.train.steps, job.name)
     try:
-        outcome = train_job(job, address=address, on_progress=bar)
+        outcome = train_job(job, address=address, on_progress=bar, changes=pairs)
     finally:
         bar.close()
     _print_summary(outcome, ui_command)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -140,7 +141,11 @@ def log_and_register(
 
 
 def _train(
-    job: JobConfig, settings: JobSettings, address: str | None, on_progress: ProgressFn | None
+    job: JobConfig,
+    settings: JobSettings,
+    address: str | None,
+    on_progress: ProgressFn | None,
+    changes: Mapping[str, Any],
 ) -> TrainOutcome:
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         check_reachable(tracking_uri(job.tracking, create=False))
@@ -160,7 +165,7 @@ def _train(
     target = None
     registered = None
     if job.tracking.enabled:
-        target = start_run(job, data.fingerprint, runner=job.train.runner, tags=metric_tags)
+        target = start_run(job, data.fingerprint, job.train.runner, metric_tags, changes)
     ctrl_c = SigintWatch()
     try:
         with ctrl_c:
@@ -200,10 +205,13 @@ def train(
     address: str | None = None,
     on_progress: ProgressFn | None = None,
     settings: JobSettings | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> TrainOutcome:
     """Trains `job`, then logs and registers its EMA generator. Failed runs register nothing.
 
     Args:
+        changes: what was set on top of the config file (`--set KEY=VALUE`, `--workers`): they
+            name the MLflow run and are tagged on it (`ganforge.set.KEY`).
         settings: the job's home folder, tracking and S3 settings, for this process and its Ray
             workers; default: resolved once, here, from the job's tracking section and the
             environment. None of them is left in os.environ afterwards (no leak into a next job).
@@ -215,4 +223,4 @@ def train(
     """
     settings = settings or JobSettings.resolve(job.tracking)
     with settings.applied():
-        return _train(job, settings, address, on_progress)
+        return _train(job, settings, address, on_progress, changes or {})

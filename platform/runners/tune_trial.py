@@ -79,9 +79,7 @@ def tune_trainable(config: dict[str, Any]) -> None:
         from ganforge.platform.tracking.sweep_runs import open_trial_run
 
         context = ray.tune.get_context()
-        target = open_trial_run(
-            sweep, job, context.get_trial_id(), context.get_trial_name(), trial_params(config)
-        )
+        target = open_trial_run(sweep, job, context.get_trial_id(), trial_params(config))
     try:
         if job.train.workers > 1:
             _run_nested_trainer(job, target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,33 @@ def config_hash(job: JobConfig) -> str:
     """Hash of the resolved config, independent of key order."""
     text = json.dumps(job.to_dict(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+RUN_NAME_CHARS = 250  # what the MLflow UI shows of a name without truncating the column
+CHANGED_TAG = "ganforge.set."
+"""Prefix of the tags holding what a run changed from its config file (`--set`, trial values)."""
+
+
+def run_name(job: JobConfig, changes: Mapping[str, Any]) -> str:
+    """What tells a run from its siblings in the runs list: the config's name, the seed, what was
+    changed from the config file (`--set` overrides, a trial's sampled values) and a short hash of
+    the resolved config, e.g. `toy-ring8 seed=2 gan.loss=hinge #3f9a1c`."""
+    changed = [f"{key}={_short(value)}" for key, value in changes.items() if key != "train.seed"]
+    name = " ".join([job.name, f"seed={job.train.seed}", *changed, f"#{config_hash(job)[:6]}"])
+    return name if len(name) <= RUN_NAME_CHARS else name[: RUN_NAME_CHARS - 1] + "…"
+
+
+def changed_tags(changes: Mapping[str, Any]) -> dict[str, str]:
+    """One tag per changed key (`ganforge.set.gan.loss`): columns a user can add to the runs list."""
+    return {f"{CHANGED_TAG}{key}": _short(value) for key, value in changes.items()}
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return json.dumps(value)
+    return str(value)
 
 
 # Written into wheels that `ganforge submit` builds (platform/cluster/wheel.py): the commit of the
@@ -148,14 +176,21 @@ def provenance_tags() -> dict[str, str]:
 
 
 def start_run(
-    job: JobConfig, fingerprint: str, runner: str, tags: dict[str, str] | None = None
+    job: JobConfig,
+    fingerprint: str,
+    runner: str,
+    tags: dict[str, str] | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> TrackingTarget:
-    """Creates the MLflow run with flattened params, lineage (and `tags`) and the resolved config."""
+    """Creates the MLflow run with flattened params, lineage (and `tags`) and the resolved config;
+    `changes` (what was set on top of the config file) name the run and become tags."""
     uri = tracking_uri(job.tracking)
     client = MlflowClient(tracking_uri=uri)
     experiment_id = ensure_experiment(client, uri, job.tracking)
+    changes = changes or {}
     tags = {
-        "mlflow.runName": job.name,
+        "mlflow.runName": run_name(job, changes),
+        **changed_tags(changes),
         "ganforge.modality": job.modality,
         "ganforge.config_hash": config_hash(job),
         **provenance_tags(),

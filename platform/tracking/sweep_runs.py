@@ -8,7 +8,14 @@ from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.config.schema import JobConfig, TrackingConfig
-from ganforge.platform.tracking.run import MAX_PARAM_LENGTH, config_hash, flatten, provenance_tags
+from ganforge.platform.tracking.run import (
+    MAX_PARAM_LENGTH,
+    changed_tags,
+    config_hash,
+    flatten,
+    provenance_tags,
+    run_name,
+)
 from ganforge.platform.tracking.store import ensure_experiment, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
@@ -38,7 +45,7 @@ def find_trial_run(client: MlflowClient, sweep: dict[str, str], trial_id: str) -
 
 
 def open_trial_run(
-    sweep: dict[str, str], job: JobConfig, trial_id: str, trial_name: str, params: dict[str, Any]
+    sweep: dict[str, str], job: JobConfig, trial_id: str, params: dict[str, Any]
 ) -> TrackingTarget:
     """The trial's child run: created on first start, reopened when Tune restarts the trial
     (a PBT exploit or `--resume`), so one trial keeps one run."""
@@ -51,7 +58,8 @@ def open_trial_run(
         client.log_batch(existing.info.run_id, tags=tags)
         return TrackingTarget(uri=sweep["uri"], run_id=existing.info.run_id)
     tags = {
-        "mlflow.runName": trial_name,
+        "mlflow.runName": run_name(job, params),
+        **changed_tags(params),
         PARENT_TAG: sweep["parent_run_id"],
         TRIAL_TAG: trial_id,
         "ganforge.modality": job.modality,

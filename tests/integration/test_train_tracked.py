@@ -28,7 +28,7 @@ def _tiny_file(tmp_path: Path, **overrides) -> Path:
 
 
 def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None:
-    result = run_cli("train", str(_tiny_file(tmp_path)), "--json", cwd=tmp_path)
+    result = run_cli("train", str(_tiny_file(tmp_path)), "--set", "train.seed=3", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"run_id", "metrics", "model_name", "model_version"} <= set(outcome)
@@ -47,6 +47,9 @@ def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None
     assert run.data.params["train.steps"] == "20"
     for tag in ("ganforge.config_hash", "ganforge.git_commit", "ganforge.data_fingerprint"):
         assert run.data.tags[tag]
+    # Named by what tells it from its siblings; what --set changed is a tag (a column in the UI).
+    assert run.info.run_name == f"toy-tiny seed=3 #{run.data.tags['ganforge.config_hash'][:6]}"
+    assert run.data.tags["ganforge.set.train.seed"] == "3"
     history = client.get_metric_history(run.info.run_id, "loss_d")
     assert [m.step for m in history] == [5, 10, 15, 20]
     for key in ("loss_g", "grad_norm_d", "grad_norm_g", "d_real", "d_fake", "step_time", "modes"):
