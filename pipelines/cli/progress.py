@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from tqdm import tqdm
+
+from ganforge.platform.runners.context import ATTEMPT_KEY, RESUMED_FROM_KEY
 
 SHOWN = ("loss_d", "loss_g")
 
@@ -21,6 +25,9 @@ class ProgressBar:
         self._step = 0
 
     def __call__(self, step: int, metrics: dict[str, float]) -> None:
+        if ATTEMPT_KEY in metrics:
+            self._restarted(int(metrics[ATTEMPT_KEY]), int(metrics[RESUMED_FROM_KEY]))
+            return
         if self._bar is None:
             self._bar = tqdm(total=self.total, desc=self.description, unit="step", dynamic_ncols=True)
         if step > self._step:
@@ -28,6 +35,11 @@ class ProgressBar:
             self._step = step
         losses = {k: f"{metrics[k]:.3f}" for k in SHOWN if k in metrics}
         self._bar.set_postfix(losses, refresh=False)
+
+    def _restarted(self, attempt: int, step: int) -> None:
+        where = f"step {step}, its latest checkpoint" if step else "the start (no checkpoint yet)"
+        line = f"a worker failed; Ray Train restarted the workers (attempt {attempt}), resuming from {where}"
+        tqdm.write(line, file=sys.stderr)
 
     def close(self) -> None:
         if self._bar is not None:

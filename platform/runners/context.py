@@ -12,6 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
+ATTEMPT_KEY = "attempt"
+RESUMED_FROM_KEY = "resumed_from"
+"""A progress report carrying these two says the workers were restarted (attempt n, from step k)."""
+
 
 class WorkerContext(ABC):
     """One worker's view of the run."""
@@ -39,3 +43,7 @@ class WorkerContext(ABC):
 
     def progress(self, step: int, metrics: dict[str, float]) -> None:  # noqa: B027
         """Chief only: live progress for the user's terminal (default: nothing)."""
+
+    def started(self, step: int) -> None:  # noqa: B027
+        """Chief only, as an attempt begins at `step` (0: from scratch): a runner that restarts
+        its workers after a failure tells the user (default: nothing)."""

@@ -152,6 +152,8 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
     if stream:  # a restarted attempt (from a checkpoint, or from scratch) must not log steps twice
         stream.resume()
+    if ctx.is_chief:
+        ctx.started(start)
     parts.metric_model = _metric_model_once(job, parts, target, stream)
     fixed_z = parts.modality.sample_latents(
         job.model, parts.data.info, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)

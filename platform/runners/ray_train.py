@@ -17,7 +17,7 @@ from torch import nn
 
 from ganforge.platform.config.loading import load_job_dict
 from ganforge.platform.config.schema import JobConfig
-from ganforge.platform.runners.context import WorkerContext
+from ganforge.platform.runners.context import ATTEMPT_KEY, RESUMED_FROM_KEY, WorkerContext
 from ganforge.platform.runners.loop import train_loop
 from ganforge.platform.storage.s3 import arrow_storage
 from ganforge.platform.tracking.stream import TrackingTarget
@@ -34,9 +34,16 @@ class ProgressRelay:
 
     def __init__(self) -> None:
         self._items: list[tuple[int, dict[str, float]]] = []
+        self._attempts = 0
 
     def push(self, step: int, metrics: dict[str, float]) -> None:
         self._items.append((step, metrics))
+
+    def started(self, step: int) -> None:
+        """Rank 0 began an attempt at `step`; from the second on, the driver is told."""
+        self._attempts += 1
+        if self._attempts > 1:
+            self._items.append((step, {ATTEMPT_KEY: float(self._attempts), RESUMED_FROM_KEY: float(step)}))
 
     def drain(self) -> list[tuple[int, dict[str, float]]]:
         items, self._items = self._items, []
@@ -72,6 +79,10 @@ class RayTrainContext(WorkerContext):
     def progress(self, step: int, metrics: dict[str, float]) -> None:
         if self.relay is not None:
             self.relay.push.remote(step, metrics)  # fire and forget: never waits on the driver
+
+    def started(self, step: int) -> None:
+        if self.relay is not None:
+            self.relay.started.remote(step)
 
 
 def _worker_entry(config: dict[str, Any]) -> None:

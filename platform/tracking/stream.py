@@ -34,6 +34,7 @@ UPLOAD_DEADLINE_S = 120.0
 # Enough attempts that the deadline, not the count, ends the retries.
 UPLOAD_ATTEMPTS = 100
 FAILED_UPLOADS_TAG = "ganforge.failed_uploads"
+ATTEMPTS_TAG = "ganforge.attempts"
 _TAG_MAX_CHARS = 500
 
 
@@ -92,9 +93,12 @@ class MetricStream:
         duplicate them in the metric history. Returns the last step already logged (0 for a new run).
         """
         client, run_id = self._client, self.target.run_id
-        keys = retry(lambda: client.get_run(run_id), "read run").data.metrics.keys()
-        steps = [step for key in keys for step in self._logged_steps(key)]
+        run = retry(lambda: client.get_run(run_id), "read run")
+        steps = [step for key in run.data.metrics for step in self._logged_steps(key)]
         self._logged_through = max(steps, default=0)
+        # Which attempt this is: 1, or more after Ray Train restarted the workers (or Tune a trial).
+        attempts = int(run.data.tags.get(ATTEMPTS_TAG, "0")) + 1
+        self.set_tags({ATTEMPTS_TAG: str(attempts)})
         return self._logged_through
 
     def _logged_steps(self, key: str) -> list[int]:

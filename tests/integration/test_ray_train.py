@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -63,11 +64,14 @@ def test_killed_worker_resumes_from_checkpoint_and_finishes(tmp_path: Path, home
     outcome = json.loads(stdout.strip().splitlines()[-1])
     assert outcome["metrics"]["step"] == steps
     assert outcome["model_version"] == "1"
-    history = MlflowClient(tracking_uri=outcome["tracking_uri"]).get_metric_history(
-        outcome["run_id"], "loss_d"
-    )
+    client = MlflowClient(tracking_uri=outcome["tracking_uri"])
+    history = client.get_metric_history(outcome["run_id"], "loss_d")
     # Resumed, not restarted: every logged step is there once (no gap, no duplicate).
     assert sorted(m.step for m in history) == list(range(10, steps + 1, 10))
+    # The restart is visible: one line in the terminal, the attempt count on the run.
+    said = re.findall(r"a worker failed; Ray Train restarted the workers \(attempt (\d+)\)", result.stderr)
+    attempts = int(client.get_run(outcome["run_id"]).data.tags["ganforge.attempts"])
+    assert said and attempts >= 2 and int(said[-1]) == attempts, result.stderr[-3000:]
 
 
 def test_checkpoints_go_to_s3_with_an_explicit_endpoint(
