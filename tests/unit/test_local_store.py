@@ -74,7 +74,9 @@ def test_an_experiment_created_meanwhile_by_another_job_is_used() -> None:
         def get_experiment_by_name(self, name: str) -> SimpleNamespace | None:
             return next(looks)
 
-        def create_experiment(self, name: str, artifact_location: str | None = None) -> str:
+        def create_experiment(
+            self, name: str, artifact_location: str | None = None, tags: dict | None = None
+        ) -> str:
             raise MlflowException("already exists", error_code=RESOURCE_ALREADY_EXISTS)
 
     cfg = TrackingConfig(experiment="shared")
@@ -86,7 +88,9 @@ def test_other_experiment_errors_still_raise() -> None:
         def get_experiment_by_name(self, name: str) -> None:
             return None
 
-        def create_experiment(self, name: str, artifact_location: str | None = None) -> str:
+        def create_experiment(
+            self, name: str, artifact_location: str | None = None, tags: dict | None = None
+        ) -> str:
             raise MlflowException("nope", error_code=PERMISSION_DENIED)
 
     with pytest.raises(MlflowException, match="nope"):
