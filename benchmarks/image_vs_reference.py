@@ -23,32 +23,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
-from common import command_line, load_untracked, write_section
+from common import command_line, write_section
 from reference_dcgan import DEFAULT_WIDTH, Generator, sample
+from side_by_side import (
+    LATENT_SEED,
+    Entry,
+    check_fingerprint,
+    floor_row,
+    ganforge_command,
+    ganforge_generators,
+    ganforge_samples,
+    means,
+    prepare_entry,
+    real_floor,
+    run_pair,
+    score,
+    side_args,
+    side_rows,
+    table_head,
+)
 
 from ganforge.modalities.image.samples import write_grid
-from ganforge.platform.config import JobConfig, parse_override
-from ganforge.platform.gan.batch import samples_of
-from ganforge.platform.home import ganforge_home
-from ganforge.platform.metrics import MetricModel, feature_metrics, real_halves
-from ganforge.platform.metrics.jobs import job_metric_model
-from ganforge.platform.modality import Prepared, get_modality
 
 HERE = Path(__file__).resolve().parent
 SETS = {"digits": "configs/image/digits_dcgan.yaml", "shapes": "configs/image/shapes_dcgan.yaml"}
-SPLIT_SEED = 0  # the real halves and KID subsets: one ruler for every run
-LATENT_SEED = 1  # + the run's seed: the latents of the scored samples
 GRID = 64
 SMOKE = {"minutes": 0.3, "seeds": 1, "sets": ["digits"]}
 KEYS = ("steps", "s_per_step", "fid", "kid", "precision", "recall", "min_share", "classes_third")
@@ -65,150 +68,28 @@ COLUMNS = (
 PLACES = {"steps": 0, "s_per_step": 3, "fid": 2, "kid": 2, "classes_third": 1}
 
 
-@dataclass
-class Entry:
-    """One set: a ganforge config (with overrides), its data, the ruler and the real halves."""
-
-    config: str
-    overrides: dict[str, Any]
-    job: JobConfig
-    data: Prepared
-    scorer: MetricModel
-    half_a: torch.Tensor
-    half_b: torch.Tensor
-    set_args: list[str]
-    """The overrides as given on the command line (`--set KEY=VALUE`), passed on to both sides."""
-    rows: dict[str, list[dict[str, float]]] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        extra = ",".join(f"{k}={v}" for k, v in self.overrides.items())
-        return Path(self.config).stem + (f" [{extra}]" if extra else "")
-
-    @property
-    def slug(self) -> str:
-        return "".join(c if c.isalnum() or c in "-_." else "-" for c in self.label.replace(" ", ""))
-
-
-def prepare_entry(config: str, set_args: list[str]) -> Entry:
-    """Data, metric model (trained into the local cache on first use) and halves, before any pair."""
-    overrides = dict(parse_override(item) for item in set_args)
-    job = load_untracked(config, overrides)
-    data = get_modality(job.modality).prepare(job.data)
-    scorer = job_metric_model(job, data, None)
-    if scorer is None:
-        raise ValueError(f"{config}: expected image data with a metric model")
-    x = data.dataset.tensors[0]  # type: ignore[attr-defined]
-    half_a, half_b = real_halves(x, job.data.eval.samples, SPLIT_SEED)
-    return Entry(config, overrides, job, data, scorer, half_a, half_b, set_args)
-
-
 # ---- one pair: both sides at once, one core each -------------------------------------------------
 
 
-def run_pair(entry: Entry, seed: int, minutes: float, width: int, tmp: Path) -> dict[str, Path]:
+def run_image_pair(entry: Entry, seed: int, minutes: float, width: int, tmp: Path) -> dict[str, Path]:
     """Starts ganforge and the reference together and waits for both; returns their out folders."""
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "GANFORGE_HOME": str(ganforge_home()),
-    }
-    common_args = ["--config", entry.config, "--seed", str(seed), "--minutes", str(minutes), "--threads", "1"]
-    sets = [arg for item in entry.set_args for arg in ("--set", item)]
+    reference = [sys.executable, str(HERE / "reference_dcgan.py"), *side_args(entry, seed, minutes)]
     commands = {
-        "ganforge": [sys.executable, str(HERE / "ganforge_timed.py"), *common_args, *sets],
-        "reference": [
-            sys.executable,
-            str(HERE / "reference_dcgan.py"),
-            *common_args,
-            *sets,
-            "--width",
-            str(width),
-        ],
+        "ganforge": ganforge_command(entry, seed, minutes),
+        "reference": [*reference, "--width", str(width)],
     }
-    procs, logs = {}, {}
-    for side, command in commands.items():
-        logs[side] = (tmp / f"{side}.log").open("w")
-        procs[side] = subprocess.Popen(
-            [*command, "--out", str(tmp / side)], env=env, stdout=logs[side], stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + minutes * 60 * 2 + 300  # start-up and a slow last step, room to spare
-    failed = []
-    for side, proc in procs.items():
-        try:
-            code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-        logs[side].close()
-        if code != 0:
-            failed.append(side)
-    for side in failed:
-        print(
-            f"--- {side} failed; the end of its log:\n" + (tmp / f"{side}.log").read_text()[-3000:],
-            flush=True,
-        )
-    if failed:
-        raise RuntimeError(f"seed {seed}: {', '.join(failed)} failed")
-    return {side: tmp / side for side in commands}
+    return run_pair(commands, seed, minutes, tmp)
 
 
 # ---- scoring ---------------------------------------------------------------------------------------
 
 
-def ganforge_generators(entry: Entry, out: Path) -> dict[str, torch.nn.Module]:
-    """`ganforge`: the evaluation generator (EMA when on, as the platform evaluates); `ganforge raw G`."""
-    modality = get_modality(entry.job.modality)
-    states = torch.load(out / "generators.pt", map_location="cpu", weights_only=False)
-    keys = {"ganforge": "generator_ema" if entry.job.gan.ema.enabled else "generator"}
-    if entry.job.gan.ema.enabled:
-        keys["ganforge raw G"] = "generator"
-    nets = {}
-    for name, key in keys.items():
-        net = modality.build_generator(entry.job.model, entry.data)
-        net.load_state_dict(states[key])
-        nets[name] = net.eval()
-    return nets
-
-
-@torch.no_grad()
-def ganforge_samples(entry: Entry, net: torch.nn.Module, n: int, seed: int) -> torch.Tensor:
-    modality = get_modality(entry.job.modality)
-    z = modality.sample_latents(entry.job.model, entry.data.info, n, torch.Generator().manual_seed(seed))
-    return torch.cat([samples_of(net(chunk)).float() for chunk in z.split(500)])
-
-
 def reference_samples(entry: Entry, out: Path, width: int, n: int, seed: int) -> torch.Tensor:
-    run = json.loads((out / "run.json").read_text())
-    if run["fingerprint"] != entry.data.fingerprint:
-        raise RuntimeError(
-            f"the reference trained on other data ({run['fingerprint']} != {entry.data.fingerprint})"
-        )
+    check_fingerprint(entry, json.loads((out / "run.json").read_text()))
     info = entry.data.info
     net = Generator(info["size"], info["channels"], width)
     net.load_state_dict(torch.load(out / "generator.pt", map_location="cpu", weights_only=True))
     return sample(net, n, seed)
-
-
-def class_shares(entry: Entry, fakes: torch.Tensor) -> dict[str, float]:
-    """min class share / expected share, and how many classes get at least a third of theirs."""
-    _, probs = entry.scorer.module.embed(fakes)  # type: ignore[attr-defined]
-    k = probs.shape[1]
-    shares = np.bincount(probs.argmax(1), minlength=k) / len(probs)
-    return {"min_share": float(shares.min() * k), "classes_third": float((shares * k >= 1 / 3).sum())}
-
-
-def score(entry: Entry, fakes: torch.Tensor, run: dict[str, Any]) -> dict[str, float]:
-    knn = entry.job.data.eval.knn
-    metrics = feature_metrics(entry.scorer.module, fakes, entry.half_a, entry.half_b, knn, SPLIT_SEED)  # type: ignore[arg-type]
-    steps = run["steps"]
-    return {
-        **metrics,
-        **class_shares(entry, fakes),
-        "steps": steps,
-        "s_per_step": run["seconds"] / max(steps, 1),
-    }
 
 
 def score_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int, samples_dir: Path) -> None:
@@ -234,38 +115,19 @@ def score_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int, sampl
 # ---- the table -------------------------------------------------------------------------------------
 
 
-def _cell(key: str, values: list[float]) -> str:
-    places = PLACES.get(key, 3)
-    if len(values) == 1:
-        return f"{values[0]:.{places}f}"
-    return f"{statistics.mean(values):.{places}f} ± {statistics.stdev(values):.{places}f}"
-
-
 def table(entry: Entry) -> str:
-    floor = feature_metrics(
-        entry.scorer.module, entry.half_b, entry.half_a, entry.half_b, entry.job.data.eval.knn, SPLIT_SEED
-    )  # type: ignore[arg-type]
-    real = {**floor, **class_shares(entry, entry.half_b)}
     lines = [
         f"**{entry.label}** ({entry.job.data.dataset} {entry.job.data.size}x{entry.job.data.size}, "
         f"{len(entry.half_a)} samples vs real half A; metric model `{entry.scorer.metric_version}`)",
         "",
-        "| side | " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * (len(COLUMNS) + 1),
+        *table_head(COLUMNS),
+        *side_rows(entry.rows, KEYS, PLACES),
+        floor_row("real half B (floor)", real_floor(entry), KEYS, PLACES),  # no steps: blank
     ]
-    for name, runs in entry.rows.items():
-        lines.append(f"| {name} | " + " | ".join(_cell(k, [r[k] for r in runs]) for k in KEYS) + " |")
-    lines.append(
-        "| real half B (floor) | | | "
-        + " | ".join(
-            _cell(k, [real[k]]) for k in ("fid", "kid", "precision", "recall", "min_share", "classes_third")
-        )
-        + " |"
-    )
-    ours, bar = entry.rows["ganforge"], next(v for k, v in entry.rows.items() if k.startswith("reference"))
-    mean = {k: (statistics.mean(r[k] for r in ours), statistics.mean(r[k] for r in bar)) for k in KEYS}
-    wins = {"FID": mean["fid"][0] < mean["fid"][1], "precision": mean["precision"][0] > mean["precision"][1]}
-    wins["recall"] = mean["recall"][0] > mean["recall"][1]
+    bar_runs = next(v for k, v in entry.rows.items() if k.startswith("reference"))
+    ours, bar = means(entry.rows["ganforge"], KEYS), means(bar_runs, KEYS)
+    wins = {"FID": ours["fid"] < bar["fid"], "precision": ours["precision"] > bar["precision"]}
+    wins["recall"] = ours["recall"] > bar["recall"]
     verdict = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in wins.items())
     # The issue's bar: better on all three 3-seed means, not on some of them.
     outcome = "beats" if all(wins.values()) else "does not beat"
@@ -318,7 +180,7 @@ def main() -> None:
         for seed in range(args.seeds):
             print(f"{entry.label}, seed {seed}: both sides for {args.minutes:g} min", flush=True)
             with tempfile.TemporaryDirectory(prefix="ganforge-vs-reference-") as tmp:
-                outs = run_pair(entry, seed, args.minutes, args.width, Path(tmp))
+                outs = run_image_pair(entry, seed, args.minutes, args.width, Path(tmp))
                 score_pair(entry, outs, seed, args.width, args.samples_dir)
     text = body(entries, args)
     print(text)

@@ -1,0 +1,258 @@
+"""ganforge's audio recipe side by side with WaveGAN's published one (issue 16).
+
+python benchmarks/audio_vs_reference.py [--config configs/audio/wavegan_cpu.yaml] [--seeds 3]
+    [--minutes 10] [--set KEY=VALUE ...] [--smoke] [--no-write]
+
+For each seed, two processes start together, one core each (OMP_NUM_THREADS=1, one torch thread):
+ganforge's shipped config (ganforge_timed.py: the platform's training loop, in-process) and the
+reference (reference_wavegan.py: the paper's WGAN-GP recipe as a plain script, at the config's
+model size d and batch size). Both read the data through ganforge's data code (the same tensors:
+the reference reports their fingerprint and it must match), get the same wall-clock budget and
+the same seed. Seeds run one after another.
+
+Then this process scores both final generators with the same ruler: the data's metric model (the
+digit classifier ganforge's own evaluation uses, modalities/audio/classifier.py), generated clips
+against real half A, half B giving the real-vs-real floor (`feature_metrics`): classifier
+inception score, IS ratio (generated / real half A), FID in the classifier's features,
+precision/recall; plus the share of clips the classifier hears as each digit (min share /
+expected, how many digits reach a third of theirs), the share it hears clearly (p >= 0.5) and,
+per side over all seeds, a 10x10 count of which digits come out (row: the digit heard; the
+diagonal: heard clearly; off it: unclear, column = the runner-up). ganforge is scored with its
+EMA generator when the config has EMA on (the raw G is scored too, one row more). A spectrogram
+strip of the first 16 scored clips (with 8 real ones below) per side and seed goes to
+benchmarks/samples/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from common import command_line, write_section
+from reference_wavegan import BETAS, LAMBDA, LR, N_CRITIC, PHASE_SHUFFLE, Generator, sample
+from side_by_side import (
+    LATENT_SEED,
+    Entry,
+    check_fingerprint,
+    class_probs,
+    floor_row,
+    ganforge_command,
+    ganforge_generators,
+    ganforge_samples,
+    means,
+    prepare_entry,
+    real_floor,
+    run_pair,
+    score,
+    side_args,
+    side_rows,
+    table_head,
+    table_row,
+)
+
+from ganforge.modalities.audio.samples import write_spectrograms
+
+HERE = Path(__file__).resolve().parent
+CONFIG = "configs/audio/wavegan_cpu.yaml"
+REFERENCE = "reference WaveGAN"
+STRIP, STRIP_REALS = 16, 8
+CLEAR = 0.5  # heard clearly: the top digit is more likely than all the others together
+SMOKE = {"minutes": 0.3, "seeds": 1}
+KEYS = (
+    "steps",
+    "s_per_step",
+    "inception_score",
+    "is_ratio",
+    "fid",
+    "precision",
+    "recall",
+    "min_share",
+    "classes_third",
+    "clear",
+)
+COLUMNS = (
+    "G steps",
+    "s/step",
+    "IS",
+    "IS ratio",
+    "FID",
+    "precision",
+    "recall",
+    "min digit share / expected",
+    "digits >= 1/3",
+    "heard clearly",
+)
+PLACES = {"steps": 0, "inception_score": 2, "fid": 2, "classes_third": 1}
+
+
+# ---- one pair: both sides at once, one core each -------------------------------------------------
+
+
+def run_audio_pair(entry: Entry, seed: int, minutes: float, tmp: Path) -> dict[str, Path]:
+    """Starts ganforge and the reference (at the job's d and batch size) together; waits for both."""
+    size = ["--dim", str(entry.job.model.model_dim), "--batch-size", str(entry.job.train.batch_size)]
+    reference = [sys.executable, str(HERE / "reference_wavegan.py"), *side_args(entry, seed, minutes), *size]
+    commands = {"ganforge": ganforge_command(entry, seed, minutes), "reference": reference}
+    return run_pair(commands, seed, minutes, tmp)
+
+
+# ---- scoring ---------------------------------------------------------------------------------------
+
+
+def reference_samples(out: Path, run: dict[str, Any], n: int, seed: int) -> torch.Tensor:
+    net = Generator(run["window"], run["dim"])
+    net.load_state_dict(torch.load(out / "generator.pt", map_location="cpu", weights_only=True))
+    return sample(net, n, seed)
+
+
+def clear_share(probs: np.ndarray) -> float:
+    """Share of clips whose top digit has probability >= CLEAR."""
+    return float((probs.max(1) >= CLEAR).mean())
+
+
+def heard_counts(probs: np.ndarray) -> np.ndarray:
+    """k x k counts: row = the digit heard (argmax); column = the same digit when heard clearly,
+    else the runner-up. Row sums: how often each digit comes out."""
+    order = np.argsort(-probs, axis=1)
+    top, runner_up = order[:, 0], order[:, 1]
+    column = np.where(probs.max(1) >= CLEAR, top, runner_up)
+    counts = np.zeros((probs.shape[1], probs.shape[1]), dtype=np.int64)
+    np.add.at(counts, (top, column), 1)
+    return counts
+
+
+def write_strip(entry: Entry, x: torch.Tensor, probs: np.ndarray, path: Path) -> Path:
+    """Spectrograms of the first STRIP clips, titled by the digit heard ('?': not clearly)."""
+    names = entry.data.info["class_names"]
+    titles = [names[p.argmax()] + ("" if p.max() >= CLEAR else "?") for p in probs[:STRIP]]
+    rate = entry.data.info["sample_rate"]
+    return write_spectrograms(path, x[:STRIP], entry.half_b[:STRIP_REALS], rate, titles)
+
+
+def score_pair(
+    entry: Entry, outs: dict[str, Path], seed: int, heard: dict[str, np.ndarray], samples_dir: Path
+) -> None:
+    n = len(entry.half_a)
+    runs = {side: json.loads((out / "run.json").read_text()) for side, out in outs.items()}
+    check_fingerprint(entry, runs["reference"])
+    fakes = {
+        name: ganforge_samples(entry, net, n, LATENT_SEED + seed)
+        for name, net in ganforge_generators(entry, outs["ganforge"]).items()
+    }
+    fakes[REFERENCE] = reference_samples(outs["reference"], runs["reference"], n, LATENT_SEED + seed)
+    strips = {"ganforge": "ganforge", REFERENCE: "reference"}
+    for name, x in fakes.items():
+        probs = class_probs(entry, x)
+        run = runs["reference" if name == REFERENCE else "ganforge"]
+        result = {**score(entry, x, run, probs), "clear": clear_share(probs)}
+        entry.rows.setdefault(name, []).append(result)
+        heard[name] = heard.get(name, 0) + heard_counts(probs)
+        print(f"  seed {seed} {name}: " + ", ".join(f"{k} {result[k]:.4g}" for k in KEYS), flush=True)
+        if name in strips:
+            png = samples_dir / f"audio-vs-reference_{entry.slug}_{strips[name]}_seed{seed}.png"
+            print(f"  spectrograms: {write_strip(entry, x, probs, png)}", flush=True)
+
+
+# ---- the tables ------------------------------------------------------------------------------------
+
+
+def table(entry: Entry) -> str:
+    real = real_floor(entry)
+    real["clear"] = clear_share(class_probs(entry, entry.half_b))
+    data, accuracy = entry.job.data, entry.scorer.report.get("classifier_accuracy", float("nan"))
+    lines = [
+        f"**{entry.label}** ({data.dataset}, {data.window} samples at {data.sample_rate} Hz; "
+        f"{len(entry.half_a)} clips per run vs real half A, whose IS {real['inception_score_real']:.2f} "
+        f"is the IS ratio's denominator; metric model `{entry.scorer.metric_version}`, held-out "
+        f"accuracy {accuracy:.3f})",
+        "",
+        *table_head(COLUMNS),
+        *side_rows(entry.rows, KEYS, PLACES),
+        floor_row("real half B (floor)", real, KEYS, PLACES),  # no steps: blank
+    ]
+    ours, bar = means(entry.rows["ganforge"], KEYS), means(entry.rows[REFERENCE], KEYS)
+    wins = {"IS ratio": ours["is_ratio"] > bar["is_ratio"], "FID": ours["fid"] < bar["fid"]}
+    verdict = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in wins.items())
+    # The issue's bar: better on both 3-seed means, not on one of them.
+    outcome = "beats" if all(wins.values()) else "does not beat"
+    return "\n".join(lines) + f"\n\nganforge {outcome} the reference on the mean (better on: {verdict})."
+
+
+def heard_table(name: str, counts: np.ndarray, class_names: list[str]) -> str:
+    """One side's counts as a markdown table (zeros as dots, so the pattern stands out)."""
+    lines = [f"*{name}*: {int(counts.sum())} clips", "", *table_head([*class_names, "clips"], "heard as")]
+    for digit, row in zip(class_names, counts, strict=True):
+        lines.append(table_row(digit, [str(c) if c else "·" for c in row] + [str(row.sum())]))
+    return "\n".join(lines)
+
+
+def heard_section(entry: Entry, heard: dict[str, np.ndarray], seeds: int) -> str:
+    names = entry.data.info["class_names"]
+    head = (
+        f"Which digits come out (all {seeds} seed(s) together). Row: the digit the classifier hears "
+        f"(its top class); on the diagonal the clips it hears clearly (p >= {CLEAR}), off it the "
+        "unclear ones under their runner-up digit; last column: the row's total."
+    )
+    tables = [heard_table(name, heard[name], names) for name in ("ganforge", REFERENCE)]
+    return "\n\n".join([head, *tables])
+
+
+def body(entry: Entry, heard: dict[str, np.ndarray], args: argparse.Namespace) -> str:
+    job, seeds = entry.job, f"seeds 0..{args.seeds - 1}" if args.seeds > 1 else "seed 0"
+    gan, model = job.gan, job.model
+    ema = f"EMA {gan.ema.decay}" if gan.ema.enabled else "no EMA"
+    head = (
+        f"Command: `{command_line()}` ({os.cpu_count()} CPU cores). Each pair starts together, one "
+        f"process and one torch thread each, {args.minutes:g} min of wall clock each (data loading "
+        f"included), same seed; pairs run one after another. ganforge: its config through "
+        f"ganforge_timed.py (in-process loop: {gan.loss} loss, gradient penalty {gan.gradient_penalty:g}, "
+        f"{gan.n_critic} critic steps, Adam lr {gan.g_opt.lr:g}, d {model.model_dim}, batch "
+        f"{job.train.batch_size}, {ema}). Reference: WaveGAN's published recipe (reference_wavegan.py: "
+        f"WGAN-GP lambda {LAMBDA:g}, {N_CRITIC} critic steps, Adam lr {LR:g} betas {BETAS}, phase "
+        f"shuffle {PHASE_SHUFFLE}, kernel 25 / stride 4, no BatchNorm) at the same d and batch. Scored "
+        f"afterwards with the same metric model: mean ± sd over {seeds}. `ganforge`: its EMA generator "
+        "where the config has EMA (`ganforge raw G`: the live G of the same run). min digit share: the "
+        "rarest digit under the classifier, as a fraction of its share in a balanced set. Spectrograms: "
+        "`benchmarks/samples/audio-vs-reference_*.png`."
+    )
+    return "\n\n".join([head, table(entry), heard_section(entry, heard, args.seeds)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", default=CONFIG, help="a ganforge audio job with labelled data")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=10.0, help="wall clock per side and seed")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
+    parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
+    parser.add_argument("--smoke", action="store_true", help="0.3 min, 1 seed; no RESULTS.md")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE, no_write=True)
+        if args.samples_dir == HERE / "samples":
+            args.samples_dir = Path(tempfile.gettempdir()) / "ganforge-audio-vs-reference-smoke"
+    entry = prepare_entry(args.config, args.overrides, "audio")  # the ruler first, then the pairs
+    heard: dict[str, np.ndarray] = {}
+    for seed in range(args.seeds):
+        print(f"{entry.label}, seed {seed}: both sides for {args.minutes:g} min", flush=True)
+        with tempfile.TemporaryDirectory(prefix="ganforge-audio-vs-reference-") as tmp:
+            outs = run_audio_pair(entry, seed, args.minutes, Path(tmp))
+            score_pair(entry, outs, seed, heard, args.samples_dir)
+    text = body(entry, heard, args)
+    print(text)
+    if not args.no_write:
+        write_section(f"Audio vs the WaveGAN reference: {entry.label} (issue 16)", text)
+
+
+if __name__ == "__main__":
+    main()
