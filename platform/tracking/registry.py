@@ -22,7 +22,9 @@ _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<
 # What reading a model's files raises: MLflow's download report, requests' HTTP errors (OSError),
 # boto3's for an artifact location the client reads itself (s3://).
 _READ_ERRORS = (MlflowException, OSError, ClientError, BotoCoreError)
-_NOT_FOUND = ("404", "NoSuchKey", "NoSuchBucket", "RESOURCE_DOES_NOT_EXIST")
+# What MLflow's download report says of an absent object: S3 (proxied or direct), or a local
+# artifact folder ("No such artifact").
+_NOT_FOUND = ("404", "NoSuchKey", "NoSuchBucket", "RESOURCE_DOES_NOT_EXIST", "No such artifact")
 
 
 @dataclass(frozen=True)

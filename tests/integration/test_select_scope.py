@@ -44,7 +44,7 @@ def test_select_ranks_one_model_and_names_the_ones_left_out(tmp_path: Path, home
     assert _ranked_models(default.stdout) == ["toy-grid25"]
     assert "left out: toy-ring8 (1 version; --model toy-ring8 ranks it)" in default.stdout
     client = MlflowClient(tracking_uri=grid["tracking_uri"])
-    assert client.get_model_version_by_alias("toy-grid25", "champion").version == grid["model_version"]
+    assert str(client.get_model_version_by_alias("toy-grid25", "champion").version) == grid["model_version"]
 
     chosen = run_cli(*SELECT, "--model", "toy-ring8", "--dry-run", cwd=tmp_path)
     assert chosen.returncode == 0, chosen.stderr

@@ -150,7 +150,7 @@ def test_train_resolves_the_settings_once_and_leaves_no_trace(
 
     during: list[tuple[JobSettings, str | None]] = []
 
-    def fake_train(job: Any, settings: JobSettings, address: Any, on_progress: Any) -> str:
+    def fake_train(job: Any, settings: JobSettings, address: Any, on_progress: Any, changes: Any) -> str:
         during.append((settings, os.environ.get("MLFLOW_S3_ENDPOINT_URL")))
         return "outcome"
 
