@@ -143,28 +143,29 @@ def _restart(pid: int, down_s: float) -> subprocess.Popen:
     )
 
 
-def test_s3_paused_for_20_s_mid_run_loses_nothing(tmp_path: Path, services: dict) -> None:
+def _drill(tmp_path: Path, services: dict, fault: Callable[[], None]) -> MlflowClient:
+    """Starts a tracked run, applies `fault` once its first samples are logged, and checks that
+    the run ends in bounded time with every metric step, sample and the model."""
     client = MlflowClient(tracking_uri=services["env"]["MLFLOW_TRACKING_URI"])
     started = time.monotonic()
     run = _start_run(tmp_path, services["env"])
     _wait_for(_history_reached(client, SAMPLE_EVERY), 120, "the first samples")
     assert run.poll() is None, "the run ended before the fault: make it longer (STEPS)"
-    _pause(services["state"]["s3_pid"], 20)
+    fault()
     outcome, took = _finish(run, started)
+    _wait_for(_history_reached(client, STEPS), 120, "the tracking server")
     _assert_complete(client, outcome)
     assert took < RUN_BOUND_S
+    return client
+
+
+def test_s3_paused_for_20_s_mid_run_loses_nothing(tmp_path: Path, services: dict) -> None:
+    _drill(tmp_path, services, lambda: _pause(services["state"]["s3_pid"], 20))
 
 
 def test_s3_killed_and_restarted_mid_run_ends_in_bounded_time(tmp_path: Path, services: dict) -> None:
-    client = MlflowClient(tracking_uri=services["env"]["MLFLOW_TRACKING_URI"])
-    started = time.monotonic()
-    run = _start_run(tmp_path, services["env"])
-    _wait_for(_history_reached(client, SAMPLE_EVERY), 120, "the first samples")
-    assert run.poll() is None, "the run ended before the fault: make it longer (STEPS)"
-    services["relaunched"].append(_restart(services["state"]["s3_pid"], down_s=5))
-    outcome, took = _finish(run, started)
-    _assert_complete(client, outcome)
-    assert took < RUN_BOUND_S
+    relaunch = services["relaunched"].append
+    _drill(tmp_path, services, lambda: relaunch(_restart(services["state"]["s3_pid"], down_s=5)))
     status = subprocess.run(
         [GANFORGE, "services", "status"], env=services["env"], capture_output=True, text=True
     )
@@ -174,13 +175,5 @@ def test_s3_killed_and_restarted_mid_run_ends_in_bounded_time(tmp_path: Path, se
 def test_mlflow_restarted_mid_run_resumes_metrics_without_gap_or_duplicate(
     tmp_path: Path, services: dict
 ) -> None:
-    client = MlflowClient(tracking_uri=services["env"]["MLFLOW_TRACKING_URI"])
-    started = time.monotonic()
-    run = _start_run(tmp_path, services["env"])
-    _wait_for(_history_reached(client, SAMPLE_EVERY), 120, "the first samples")
-    assert run.poll() is None, "the run ended before the fault: make it longer (STEPS)"
-    services["relaunched"].append(_restart(services["state"]["mlflow_pid"], down_s=5))
-    outcome, took = _finish(run, started)
-    _wait_for(_history_reached(client, STEPS), 120, "the restarted server")
-    _assert_complete(client, outcome)
-    assert took < RUN_BOUND_S
+    relaunch = services["relaunched"].append
+    _drill(tmp_path, services, lambda: relaunch(_restart(services["state"]["mlflow_pid"], down_s=5)))
