@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from ganforge.platform.config import JobConfig, load_job_file
+from ganforge.platform.config import JobConfig, load_job_file, parse_override
+from ganforge.platform.modality import Prepared, get_modality
 from ganforge.platform.runners.local import run_local
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -43,3 +48,41 @@ def write_section(title: str, body: str) -> None:
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text)
+
+
+# ---- the reference scripts' shared command line (reference_dcgan.py, reference_wavegan.py) -------
+
+
+def reference_parser(description: str, modality: str) -> argparse.ArgumentParser:
+    """The options every reference script takes; each adds its own size options."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--config", required=True, help=f"a ganforge {modality} job: its data section is used"
+    )
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--out", type=Path, required=True, help="folder for generator.pt and run.json")
+    return parser
+
+
+def reference_data(args: argparse.Namespace, modality: str) -> tuple[Prepared, torch.Tensor, float]:
+    """(the prepared data, its tensor, the clock's start): the budget includes reading the data,
+    as on ganforge's side."""
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    job = load_job_file(args.config, dict(parse_override(item) for item in args.overrides))
+    data = get_modality(modality).prepare(job.data)
+    return data, data.dataset.tensors[0], start  # type: ignore[attr-defined]
+
+
+def save_reference(out: Path, net: torch.nn.Module, data: Prepared, run: dict[str, Any]) -> None:
+    """generator.pt and run.json (with the data fingerprint the harness checks)."""
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), out / "generator.pt")
+    run = {**run, "fingerprint": data.fingerprint, "threads": torch.get_num_threads()}
+    (out / "run.json").write_text(json.dumps(run, indent=2))
+    print(json.dumps(run), flush=True)

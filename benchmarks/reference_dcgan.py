@@ -34,19 +34,15 @@ python benchmarks/reference_dcgan.py --config configs/image/digits_dcgan.yaml --
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import random
 import time
-from pathlib import Path
 
 import torch
+from common import reference_data, reference_parser, save_reference
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ganforge.platform.config import load_job_file, parse_override
-from ganforge.platform.modality import get_modality
 
 NZ = 100
 BATCH_SIZE = 64
@@ -195,28 +191,12 @@ def sample(netG: Generator, n: int, seed: int) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--config", required=True, help="a ganforge image job: its data section is used")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser = reference_parser(__doc__ or "", "image")
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="ngf = ndf (published: 64)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--out", type=Path, required=True, help="folder for generator.pt and run.json")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()  # the budget includes reading the data, as on ganforge's side
-    job = load_job_file(args.config, dict(parse_override(item) for item in args.overrides))
-    data = get_modality("image").prepare(job.data)
-    x = data.dataset.tensors[0]  # type: ignore[attr-defined]
+    data, x, start = reference_data(args, "image")
     netG, stats = train(x, args.minutes * 60, args.seed, args.width, start)
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.save(netG.state_dict(), args.out / "generator.pt")
-    run = {**stats, "fingerprint": data.fingerprint, "width": args.width, "threads": torch.get_num_threads()}
-    (args.out / "run.json").write_text(json.dumps(run, indent=2))
-    print(json.dumps(run), flush=True)
+    save_reference(args.out, netG, data, {**stats, "width": args.width})
 
 
 if __name__ == "__main__":

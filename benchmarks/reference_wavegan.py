@@ -39,19 +39,15 @@ python benchmarks/reference_wavegan.py --config configs/audio/wavegan_cpu.yaml -
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import torch
+from common import reference_data, reference_parser, save_reference
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from ganforge.platform.config import load_job_file, parse_override
-from ganforge.platform.modality import get_modality
 
 NZ = 100
 KERNEL = 25
@@ -244,37 +240,14 @@ def sample(netG: Generator, n: int, seed: int) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--config", required=True, help="a ganforge audio job: its data section is used")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser = reference_parser(__doc__ or "", "audio")
     parser.add_argument("--dim", type=int, default=DEFAULT_DIM, help="model size d (published: 64)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="published: 64")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--out", type=Path, required=True, help="folder for generator.pt and run.json")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()  # the budget includes reading the data, as on ganforge's side
-    job = load_job_file(args.config, dict(parse_override(item) for item in args.overrides))
-    data = get_modality("audio").prepare(job.data)
-    x = data.dataset.tensors[0]  # type: ignore[attr-defined]
+    data, x, start = reference_data(args, "audio")
     netG, stats = train(x, args.minutes * 60, args.seed, args.dim, args.batch_size, start)
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.save(netG.state_dict(), args.out / "generator.pt")
-    run = {
-        **stats,
-        "fingerprint": data.fingerprint,
-        "window": x.shape[-1],
-        "sample_rate": data.info["sample_rate"],
-        "dim": args.dim,
-        "batch_size": args.batch_size,
-        "threads": torch.get_num_threads(),
-    }
-    (args.out / "run.json").write_text(json.dumps(run, indent=2))
-    print(json.dumps(run), flush=True)
+    sizes = {"window": x.shape[-1], "sample_rate": data.info["sample_rate"], "dim": args.dim}
+    save_reference(args.out, netG, data, {**stats, **sizes, "batch_size": args.batch_size})
 
 
 if __name__ == "__main__":
