@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -88,10 +89,7 @@ def select_champion(
         raise TrackingError(f"--model {model}: no version of it was registered by a finished run in {where}")
     chosen = None if all_models else model or _newest_model(found)
     candidates = [c for c in found if chosen is None or c.model_name == chosen]
-    left_out: dict[str, int] = {}
-    for c in found:
-        if c not in candidates:
-            left_out[c.model_name] = left_out.get(c.model_name, 0) + 1
+    left_out = dict(Counter(c.model_name for c in found if chosen is not None and c.model_name != chosen))
     _check_one_ruler([c for c in candidates if c.value is not None], metric)
     candidates.sort(key=lambda c: _sort_key(c, mode))
     if not candidates or candidates[0].value is None:
