@@ -16,6 +16,7 @@ from ganforge.modalities.audio.data import AudioClips, load_clips
 from ganforge.modalities.audio.metrics import METRICS
 from ganforge.modalities.audio.nets import WaveGANDiscriminator, WaveGANGenerator
 from ganforge.modalities.audio.samples import (
+    SPECTROGRAM_CLIPS,
     TRACKED_CLIPS,
     clip_name,
     write_spectrograms,
@@ -102,8 +103,12 @@ class AudioModality(Modality[AudioData, AudioModel, Prepared]):
         if real_waves is not None:
             files.append(write_strip(out_dir / "real_reference.wav", real_waves, rate))
         names = info.get("class_names") or []
-        titles = [names[y] if y is not None and 0 <= y < len(names) else str(i) for i, y in enumerate(labels)]
-        image = write_spectrograms(out_dir / "spectrogram.png", waves, real_waves, rate, titles)
+        shown = waves[:SPECTROGRAM_CLIPS]
+        titles = [  # the clip's number, as in its WAV's name, and its class when conditional
+            f"#{i} {names[y]}" if y is not None and 0 <= y < len(names) else f"#{i}"
+            for i, y in enumerate(labels[: len(shown)])
+        ]
+        image = write_spectrograms(out_dir / "spectrogram.png", shown, real_waves, rate, titles)
         return SampleArtifacts(images={"spectrogram": image}, files=files)
 
     def export_samples(self, fakes: Batch, out_dir: Path, info: dict[str, Any]) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Audio artifacts: WAV files (the MLflow artifact viewer plays them) and a log-mel spectrogram grid."""
+"""Audio artifacts: WAV files (the MLflow artifact viewer plays them) and a log-mel spectrogram image."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ import torchaudio  # noqa: E402
 from ganforge.modalities.audio.classifier import mel_settings  # noqa: E402
 
 TRACKED_CLIPS = 16  # per logged batch: enough to hear variety, small enough to log often
+SPECTROGRAM_CLIPS = 8  # of those, drawn in the step's spectrogram: fewer, larger panels read better
+SPECTROGRAM_COLUMNS = 4  # a squarish image keeps its detail in MLflow's 256-pixel card thumbnail
+REAL_PANELS = 4
 GAP_SECONDS = 0.25
 
 
@@ -46,26 +49,35 @@ def write_strip(path: Path, waves: torch.Tensor, sample_rate: int) -> Path:
 def write_spectrograms(
     path: Path, fakes: torch.Tensor, reals: torch.Tensor | None, sample_rate: int, titles: list[str]
 ) -> Path:
-    """Log-mel spectrograms of generated clips (and a row of real ones) as one PNG."""
+    """Log-mel spectrograms of generated clips (and a row of real ones) as one PNG.
+
+    Four large panels a row (about 320 x 220 pixels each, time across, mel bands up), all on
+    one colour scale, so that the image stays legible when MLflow shrinks it to its card and
+    real and generated clips compare at a glance. Generated panels come first, titled by
+    `titles`; at most `REAL_PANELS` real ones follow.
+    """
     n_fft, n_mels = mel_settings(sample_rate)
     mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels)
-    rows = [("generated", fakes, titles)]
+    groups = [("generated", fakes, titles)]
     if reals is not None:
-        rows.append(("real", reals[: min(len(reals), 8)], [""] * len(reals)))
-    columns = 8
-    height = sum(math.ceil(len(w) / columns) for _, w, _ in rows)
-    figure, axes = plt.subplots(height, columns, figsize=(2 * columns, 1.6 * height), squeeze=False, dpi=80)
+        real = reals[:REAL_PANELS]
+        groups.append(("real", real, [""] * len(real)))
+    with torch.no_grad():
+        images = [torch.log10(mel(w.reshape(len(w), -1).float()) + 1e-6).numpy() for _, w, _ in groups]
+    top = max(float(max(i.max() for i in images)), -5.0)  # one scale: loud and quiet clips compare
+    height = sum(math.ceil(len(w) / SPECTROGRAM_COLUMNS) for _, w, _ in groups)
+    figure, axes = plt.subplots(
+        height, SPECTROGRAM_COLUMNS, figsize=(3.2 * SPECTROGRAM_COLUMNS, 2.3 * height), squeeze=False, dpi=100
+    )
     for ax in axes.flat:
         ax.axis("off")
     row = 0
-    for kind, waves, names in rows:
-        with torch.no_grad():
-            images = torch.log10(mel(waves.reshape(len(waves), -1)) + 1e-6).numpy()
-        for i, image in enumerate(images):
-            ax = axes[row + i // columns, i % columns]
-            ax.imshow(image, origin="lower", aspect="auto", vmin=-6, vmax=max(float(image.max()), -5))
-            ax.set_title(f"{kind} {names[i]}".strip(), fontsize=8)
-        row += math.ceil(len(waves) / columns)
+    for (kind, waves, names), spectra in zip(groups, images, strict=True):
+        for i, image in enumerate(spectra):
+            ax = axes[row + i // SPECTROGRAM_COLUMNS, i % SPECTROGRAM_COLUMNS]
+            ax.imshow(image, origin="lower", aspect="auto", vmin=top - 6, vmax=top, cmap="magma")
+            ax.set_title(f"{kind} {names[i]}".strip(), fontsize=13)
+        row += math.ceil(len(waves) / SPECTROGRAM_COLUMNS)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

@@ -15,7 +15,7 @@ from ganforge.modalities.image.features import classifier_recipe
 from ganforge.modalities.image.inception import InceptionFile
 from ganforge.modalities.image.metrics import METRICS, metric_specs
 from ganforge.modalities.image.nets import build_discriminator, build_generator
-from ganforge.modalities.image.samples import export_pngs, write_grid
+from ganforge.modalities.image.samples import export_pngs, write_grid, write_real_vs_generated
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan.ada import AugmentOp
 from ganforge.platform.gan.batch import Batch, samples_of
@@ -90,8 +90,10 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
     def write_samples(
         self, fakes: Batch, reals: Batch, out_dir: Path, info: dict[str, Any]
     ) -> SampleArtifacts:
-        grid = write_grid(fakes, out_dir, len(info.get("class_names", [])))
-        return SampleArtifacts(images={"samples": grid})
+        names = info.get("class_names", [])
+        grid = write_grid(fakes, out_dir, len(names), class_names=names)
+        pair = write_real_vs_generated(fakes, reals, out_dir)
+        return SampleArtifacts(images={"samples": grid, "real_vs_generated": pair})
 
     def export_samples(self, fakes: Batch, out_dir: Path, info: dict[str, Any]) -> list[Path]:
         return export_pngs(fakes, out_dir, info)

@@ -37,12 +37,14 @@ def write_series_plot(fakes: torch.Tensor, reals: torch.Tensor, out_dir: Path, i
     fake = unscale(fakes.float().numpy(), info)
     columns = info.get("columns") or [f"x{i}" for i in range(real.shape[2])]
     features = min(real.shape[2], 3)
-    figure, axes = plt.subplots(features, 2, figsize=(9, 2.4 * features), dpi=90, sharey="row", squeeze=False)
+    figure, axes = plt.subplots(
+        features, 2, figsize=(10, 2.8 * features), dpi=100, sharey="row", squeeze=False
+    )
     for f in range(features):
         for col, (data, title) in enumerate(((real, "real"), (fake, "generated"))):
             ax = axes[f, col]
             ax.plot(data[:PLOT_SERIES, :, f].T, linewidth=1)
-            ax.set_title(f"{title}: {columns[f]}", fontsize=9)
+            ax.set_title(f"{title}: {columns[f]}", fontsize=12)
     figure.tight_layout()
     path = out_dir / "real_vs_generated.png"
     figure.savefig(path)

@@ -20,7 +20,7 @@ from ganforge.modalities.tokens.config import TokenData, TokenModel
 from ganforge.modalities.tokens.data import TokenCorpus, load_corpus
 from ganforge.modalities.tokens.nets import TokenDiscriminator, TokenGenerator
 from ganforge.modalities.tokens.objective import OBJECTIVES, MleObjective
-from ganforge.modalities.tokens.samples import text_table, write_text
+from ganforge.modalities.tokens.samples import text_table, write_html_table, write_text
 from ganforge.modalities.tokens.tiny import tiny_tokens
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan import Objective
@@ -96,7 +96,8 @@ class TokensModality(Modality[TokenData, TokenModel, TokenPrepared]):
         self, fakes: torch.Tensor, reals: torch.Tensor, out_dir: Path, info: dict[str, Any]
     ) -> SampleArtifacts:
         return SampleArtifacts(
-            files=[write_text(fakes, out_dir, info)], tables={"samples": text_table(fakes, reals, info)}
+            files=[write_text(fakes, out_dir, info), write_html_table(fakes, reals, out_dir, info)],
+            tables={"samples": text_table(fakes, reals, info)},
         )
 
     def export_samples(self, fakes: torch.Tensor, out_dir: Path, info: dict[str, Any]) -> list[Path]:

@@ -26,9 +26,11 @@ def test_export_names_each_png_with_its_class(tmp_path: Path) -> None:
     assert {f.name.split("_")[-1] for f in files} == {f"{d}.png" for d in range(10)}
     with Image.open(files[0]) as image:
         assert image.size == (8, 8) and image.mode == "L"
-    grid = MODALITY.write_samples(fakes, fakes[0], tmp_path / "grid", info).images["samples"]
-    with Image.open(grid) as image:
-        assert image.width >= 8 * 8  # one row per class, 8 columns, enlarged
+    tracked = MODALITY.write_samples(fakes, fakes[0], tmp_path / "grid", info).images
+    with Image.open(tracked["samples"]) as image:  # one row per class, named at its start
+        assert image.width >= 8 * 64 and image.height >= 10 * 64  # 8-pixel digits enlarged to 64
+    with Image.open(tracked["real_vs_generated"]) as image:
+        assert image.width >= 2 * 4 * 64  # reals beside fakes, at the same enlargement
 
 
 class _TinyInception(torch.nn.Module):
