@@ -33,6 +33,14 @@ log = logging.getLogger("ganforge.storage")
 UPLOAD_DEADLINE_S = 120.0
 # Enough attempts that the deadline, not the count, ends the retries.
 UPLOAD_ATTEMPTS = 100
+# MLflow 3.17's image card opens on step 0 (`RunsChartsImageCardConfig.step = 0`, in the UI's
+# JavaScript) and moves by itself only when the key has exactly one step. So each image is also
+# logged as `latest/<key>`, always at step LATEST_STEP: a card with one step, in a "latest"
+# section at the top of the run's charts, that shows the newest image (of one key and step, the
+# UI keeps the file listed last, and the files' names sort by their millisecond timestamps).
+# `<key>` itself keeps the history, to scrub with the card's step slider.
+LATEST_PREFIX = "latest/"
+LATEST_STEP = 0
 FAILED_UPLOADS_TAG = "ganforge.failed_uploads"
 ATTEMPTS_TAG = "ganforge.attempts"
 _TAG_MAX_CHARS = 500
@@ -157,6 +165,10 @@ class MetricStream:
         calls: list[tuple[str, Callable[[], object]]] = []
         for key, path in samples.images.items():
             calls.append((path.name, partial(self._log_image, run_id, path, key, step)))
+            latest = f"{LATEST_PREFIX}{key}"
+            calls.append(
+                (f"{latest} {path.name}", partial(self._log_image, run_id, path, latest, LATEST_STEP))
+            )
         for path in samples.files:
             calls.append((path.name, partial(self._client.log_artifact, run_id, str(path), folder)))
         for name, columns in samples.tables.items():

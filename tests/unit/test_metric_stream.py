@@ -48,10 +48,10 @@ def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
     return 1.0
 
 
-def _samples(folder: Path) -> tuple[SampleArtifacts, Path]:
+def _samples(folder: Path, colour: tuple[int, int, int] = (200, 30, 30)) -> tuple[SampleArtifacts, Path]:
     folder.mkdir(parents=True)
     path = folder / "samples.png"
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(path)
+    Image.new("RGB", (8, 8), colour).save(path)
     return SampleArtifacts(images={"samples": path}), folder
 
 
@@ -188,6 +188,31 @@ def test_a_metrics_failure_still_fails_the_run_at_close(
     client = MlflowClient(tracking_uri=target.uri)
     assert [item.path for item in client.list_artifacts(target.run_id)] == ["images"]
     assert FAILED_UPLOADS_TAG not in client.get_run(target.run_id).data.tags
+
+
+def test_each_image_also_lands_in_a_latest_card_that_shows_the_newest(
+    target: TrackingTarget, tmp_path: Path
+) -> None:
+    stream = MetricStream(target)
+    stream.log_samples(10, *_samples(tmp_path / "step10", (255, 0, 0)))
+    stream.log_samples(20, *_samples(tmp_path / "step20", (0, 0, 255)))
+    stream.close()
+    client = MlflowClient(tracking_uri=target.uri)
+    # As MLflow's UI reads them: images/<key with ~ for />+step+S+timestamp+T+uuid[+compressed].png|webp
+    names = [a.path.split("/")[-1] for a in client.list_artifacts(target.run_id, "images")]
+    full = [n.split("+") for n in names if n.endswith(".png")]
+    assert sorted((parts[0], parts[2]) for parts in full) == [
+        ("latest~samples", "0"),
+        ("latest~samples", "0"),
+        ("samples", "10"),
+        ("samples", "20"),
+    ]
+    # One step for the latest card (so the UI opens it there); of its files, the UI keeps the one
+    # listed last, which must be the newest (step 20's blue image).
+    last = [n for n in names if n.startswith("latest~samples") and n.endswith(".png")][-1]
+    local = client.download_artifacts(target.run_id, f"images/{last}", str(tmp_path / "down"))
+    with Image.open(local) as image:
+        assert image.getpixel((0, 0)) == (0, 0, 255)
 
 
 def test_cancel_stops_a_retrying_upload_promptly(
