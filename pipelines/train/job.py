@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -10,17 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from mlflow.tracking import MlflowClient
 
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.cluster.resources import ResourceRequest, require_resources
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import ConfigError, DataError, GanforgeError, TrainingError
+from ganforge.platform.gan.batch import map_batch
 from ganforge.platform.metrics.jobs import job_metric_model, pin_metric_model
 from ganforge.platform.modality import Prepared, get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.interrupt import SigintWatch
 from ganforge.platform.runners.local import run_local
+from ganforge.platform.runners.loop import SAMPLE_COUNT, _reference_reals
 from ganforge.platform.settings import JobSettings
+from ganforge.platform.storage import retry
 from ganforge.platform.tracking.model import (
     GeneratorCard,
     RegisteredGenerator,
@@ -30,6 +36,7 @@ from ganforge.platform.tracking.model import (
 from ganforge.platform.tracking.run import config_hash, finish_run, ganforge_version, git_commit, start_run
 from ganforge.platform.tracking.store import check_reachable, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
+from ganforge.platform.tracking.version_card import VersionCard, log_card_image
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 
@@ -123,21 +130,84 @@ def log_and_register(
         **metric_tags,
     }
     card = GeneratorCard(job=job.to_dict(), samples=data.info, lineage=lineage)
-    specs = modality.metric_specs(job.data)
-    quality = ", ".join(f"{m.name}={metrics[m.name]:.4g}" for m in specs if m.name in metrics)
-    description = (
-        f"EMA generator of job '{job.name}' ({job.modality}) after {job.train.steps} steps, "
-        f"run {target.run_id}. {quality}"
-    )
+    generator = _final_generator(job, data, checkpoint_dir)
+    description = version_card(job, target, generator, data, metrics, metric_tags).markdown()
     return log_generator(
         target,
-        _final_generator(job, data, checkpoint_dir),
+        generator,
         example,
         card,
         job.model_name if job.tracking.register_model else None,
         metrics,
         description,
     )
+
+
+def version_card(
+    job: JobConfig,
+    target: TrackingTarget,
+    generator: torch.nn.Module,
+    data: Prepared,
+    metrics: dict[str, float],
+    metric_tags: dict[str, str],
+) -> VersionCard:
+    """The registered version's description: the final generator's samples, drawn from the run's
+    fixed latents and reals (the picture of its last step), and what a person choosing needs."""
+    modality = get_modality(job.modality)
+    latents = modality.sample_latents(
+        job.model, data.info, SAMPLE_COUNT, torch.Generator().manual_seed(job.train.seed)
+    )
+    out_dir = Path(tempfile.mkdtemp(prefix="ganforge-card-"))
+    try:
+        with torch.no_grad():
+            fakes = map_batch(lambda t: t.detach().cpu(), generator.eval()(latents))
+        reals = _reference_reals(data.dataset, SAMPLE_COUNT)
+        samples = modality.write_samples(fakes, reals, out_dir, data.info)
+        image = log_card_image(target, samples)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    table = next(iter(samples.tables.values()), {})
+    client = MlflowClient(tracking_uri=target.uri)
+    run = retry(lambda: client.get_run(target.run_id), "read run")
+    which = "EMA generator" if job.gan.ema.enabled else "Generator"
+    data_cfg = job.data
+    source = getattr(data_cfg, "dataset", job.modality)
+    path = getattr(data_cfg, "path", None)
+    return VersionCard(
+        headline=f"{which} of job **{job.name}** ({job.modality}) after {job.train.steps} steps.",
+        run_id=target.run_id,
+        experiment_id=run.info.experiment_id,
+        data=f"`{source}`" + (f" from `{path}`" if path else ""),
+        fingerprint=data.fingerprint,
+        objective=_objective_line(job),
+        metrics=metrics,
+        specs=modality.metric_specs(job.data),
+        metric_model=metric_tags,
+        lineage={
+            "config": job.name,
+            "hash": config_hash(job),
+            "seed": str(job.train.seed),
+            "commit": git_commit(),
+        },
+        image=image,
+        text_samples=list(zip(table.get("generated", []), table.get("real", []), strict=False)),
+    )
+
+
+def _objective_line(job: JobConfig) -> str:
+    """The step family and the options that change what the model learned (those it honours)."""
+    gan, objective = job.gan, get_modality(job.modality).objective(job.model)
+    honoured = objective.honours()
+    options = {
+        "loss": f"loss `{gan.loss}`",
+        "n_critic": f"{gan.n_critic} D steps per G step" if gan.n_critic > 1 else "",
+        "gradient_penalty": f"gradient penalty {gan.gradient_penalty:g}" if gan.gradient_penalty else "",
+        "r1_gamma": f"R1 {gan.r1_gamma:g}" if gan.r1_gamma else "",
+        "spectral_norm": "spectral norm" if gan.spectral_norm else "",
+        "ada": "adaptive augmentation" if gan.ada.enabled else "",
+        "ema": f"EMA {gan.ema.decay:g}" if gan.ema.enabled else "",
+    }
+    return ", ".join([objective.name, *(text for key, text in options.items() if text and key in honoured)])
 
 
 def _train(

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 import yaml
 from mlflow.tracking import MlflowClient
 
@@ -89,6 +91,11 @@ def test_train_select_evaluate_generate_through_the_services(services: dict, tmp
             version.tags
         )
         assert "EMA generator" in version.description
+        # The version page's <img> asks the server for this relative URL: it must answer the PNG.
+        image = re.search(r"!\[samples\]\((get-artifact\?[^)]+)\)", version.description)
+        assert image, version.description
+        served = requests.get(f"{uri.rstrip('/')}/{image[1]}", timeout=30)
+        assert served.status_code == 200 and served.content.startswith(b"\x89PNG"), served.status_code
 
     env = {**services["env"], "MLFLOW_TRACKING_URI": uri}
     selected = run_cli(

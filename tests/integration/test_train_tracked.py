@@ -64,6 +64,17 @@ def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None
     version = client.get_model_version(outcome["model_name"], outcome["model_version"])
     assert version.tags["run_id"] == run.info.run_id
     assert version.tags["data_fingerprint"] == run.data.tags["ganforge.data_fingerprint"]
+    # The version shows itself: its description (markdown on the version page) opens with a sample
+    # image the tracking server serves from the run, then a card of data, objective, metrics, lineage.
+    card = version.description
+    assert f"![samples](get-artifact?path=model_card%2Fscatter.png&run_uuid={run_id})" in card, card
+    assert {a.path for a in client.list_artifacts(run_id, "model_card")} == {"model_card/scatter.png"}
+    fingerprint = run.data.tags["ganforge.data_fingerprint"]
+    assert f"- **Data**: `ring8`, fingerprint `{fingerprint}`" in card, card
+    assert "- **Objective**: adversarial, loss `non_saturating`" in card, card
+    assert f"run [`{run_id[:8]}`](#/experiments/{experiment_id}/runs/{run_id}?workflowType=" in card, card
+    assert "config `toy-tiny`" in card and "seed `3`" in card, card
+    assert f"| modes | {run.data.metrics['modes']:.4g} | higher |" in card, card
     mlflow.set_tracking_uri(uri)
     model = mlflow.pytorch.load_model(f"models:/{outcome['model_name']}/{outcome['model_version']}")
     points = model(torch.randn(16, 2))
