@@ -20,6 +20,11 @@ class TokenData(StrictModel):
     """Built-in `oracle` (SeqGAN's synthetic LSTM), or a user file: `text` (one sequence per line)
     or `token_ids` (whitespace-separated integer ids per line)."""
     path: existing_file() | None = None  # type: ignore[valid-type]
+    """The user file of `text` and `token_ids` (all of it is training data when heldout_path is set)."""
+    heldout_path: existing_file() | None = None  # type: ignore[valid-type]
+    """`text` / `token_ids`: a file of held-out sequences, in data.path's format, for the metrics
+    (held-out NLL, BLEU) instead of holding out heldout_fraction of data.path. A text vocabulary
+    covers both files. Not with heldout_fraction."""
     seq_len: Annotated[int, Field(ge=2, le=1024)] = 20
     """Tokens per sequence (text lines are padded/truncated); the generator produces this many."""
     n_samples: Annotated[int, Field(ge=16, le=10_000_000)] = 10_000
@@ -35,6 +40,14 @@ class TokenData(StrictModel):
     (default: max id + 1)."""
     oracle_embed: Annotated[int, Field(ge=1)] = 32
     oracle_hidden: Annotated[int, Field(ge=1)] = 32
+    oracle_weights: existing_file(".pkl", ".pickle", ".npz", what="a .pkl or .npz file") | None = None  # type: ignore[valid-type]
+    """`oracle`: the published oracle's weights instead of a seeded random one, so the oracle NLL
+    is the papers': LantaoYu/SeqGAN's `save/target_params_py3.pkl` (a pickled list of 15 numpy
+    arrays), or an `.npz` of the same arrays named as its target_lstm.py does (g_embeddings, Wi,
+    Ui, bi, Wf, Uf, bf, Wog, Uog, bog, Wc, Uc, bc, Wo, bo) or saved in that order
+    (`np.savez(file, *params)`). The vocabulary and widths come from the arrays (vocab_size, if
+    set, must agree; oracle_embed/oracle_hidden are not used); data.seed still draws the
+    training and held-out sequences from it. Read locally: nothing is downloaded."""
     tokenizer: Literal["char", "word"] = "char"
     lowercase: bool = False
     max_vocab: Annotated[int, Field(ge=4)] | None = None
@@ -44,6 +57,17 @@ class TokenData(StrictModel):
     def _file_needs_path(self) -> TokenData:
         if self.dataset in FILE_DATASETS and self.path is None:
             raise ValueError(f"dataset {self.dataset!r} needs data.path")
+        if self.heldout_path is not None:
+            if self.dataset not in FILE_DATASETS:
+                raise ValueError(
+                    f"heldout_path is for text and token_ids files; {self.dataset!r} holds out its own"
+                )
+            if "heldout_fraction" in self.model_fields_set:
+                raise ValueError(
+                    "heldout_path and heldout_fraction both set: give one (the file, or the share)"
+                )
+        if self.oracle_weights is not None and self.dataset != "oracle":
+            raise ValueError(f"oracle_weights is for dataset 'oracle', not {self.dataset!r}")
         return self
 
 

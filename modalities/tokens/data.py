@@ -7,18 +7,20 @@ the file and the line.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ganforge.modalities.tokens.config import TokenData
-from ganforge.modalities.tokens.oracle import OracleLSTM
-from ganforge.platform.errors import DataError
+from ganforge.modalities.tokens.oracle import OracleLSTM, load_published_oracle
+from ganforge.platform.errors import ConfigError, DataError
 from ganforge.platform.home import ganforge_home
 
 PAD = "<pad>"
@@ -53,9 +55,26 @@ def load_corpus(cfg: TokenData) -> TokenCorpus:
 
 
 def make_oracle(cfg: TokenData) -> OracleLSTM:
+    """The seeded random oracle, or the published one whose weights data.oracle_weights names."""
+    if cfg.oracle_weights is not None:
+        oracle = load_published_oracle(cfg.oracle_weights, cfg.seq_len)
+        if cfg.vocab_size is not None and cfg.vocab_size != oracle.vocab_size:
+            raise ConfigError(
+                f"data.vocab_size = {cfg.vocab_size}, but data.oracle_weights = {str(cfg.oracle_weights)!r} "
+                f"has a vocabulary of {oracle.vocab_size} (leave vocab_size unset)"
+            )
+        return oracle
     return OracleLSTM(
         cfg.vocab_size or ORACLE_VOCAB, cfg.oracle_embed, cfg.oracle_hidden, cfg.seq_len, cfg.seed
     )
+
+
+def _oracle_key(cfg: TokenData, oracle: OracleLSTM, total: int) -> str:
+    """What a cached sample depends on: the oracle (its file's bytes, or its seed and shape), the draw."""
+    if cfg.oracle_weights is not None:
+        digest = hashlib.sha256(cfg.oracle_weights.read_bytes()).hexdigest()[:16]
+        return f"{digest}-{cfg.seq_len}-{cfg.seed}-{total}"
+    return f"{oracle.vocab_size}-{cfg.oracle_embed}-{cfg.oracle_hidden}-{cfg.seq_len}-{cfg.seed}-{total}"
 
 
 def _oracle_corpus(cfg: TokenData) -> TokenCorpus:
@@ -63,8 +82,7 @@ def _oracle_corpus(cfg: TokenData) -> TokenCorpus:
     n_heldout = math.ceil(cfg.n_samples * cfg.heldout_fraction)
     # Sampling 11,000 x 20 tokens from a 5,000-way softmax takes a while on a CPU: cache it.
     total = cfg.n_samples + n_heldout
-    key = f"{oracle.vocab_size}-{cfg.oracle_embed}-{cfg.oracle_hidden}-{cfg.seq_len}-{cfg.seed}-{total}"
-    cache = ganforge_home() / "cache" / "tokens" / f"oracle-{key}.pt"
+    cache = ganforge_home() / "cache" / "tokens" / f"oracle-{_oracle_key(cfg, oracle, total)}.pt"
     if cache.is_file():
         data = torch.load(cache)
     else:
@@ -84,6 +102,16 @@ def _split(path: Path, rows: torch.Tensor, cfg: TokenData) -> tuple[torch.Tensor
     order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(cfg.seed))
     n_heldout = min(max(1, round(len(rows) * cfg.heldout_fraction)), len(rows) - 1)
     return rows[order[n_heldout:]], rows[order[:n_heldout]]
+
+
+def _train_and_heldout(
+    cfg: TokenData, read: Callable[[Path], torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """data.path split by heldout_fraction, or all of it for training and data.heldout_path held out."""
+    assert cfg.path is not None  # the config validator guarantees it
+    if cfg.heldout_path is None:
+        return _split(cfg.path, read(cfg.path), cfg)
+    return read(cfg.path), read(cfg.heldout_path)
 
 
 def _read_lines(path: Path) -> list[tuple[int, str]]:
@@ -108,8 +136,12 @@ def tokenize(line: str, tokenizer: str, lowercase: bool) -> list[str]:
 
 def _text_corpus(cfg: TokenData) -> TokenCorpus:
     assert cfg.path is not None  # the config validator guarantees it
-    lines = [tokenize(text, cfg.tokenizer, cfg.lowercase) for _, text in _read_lines(cfg.path)]
-    counts = Counter(token for line in lines for token in line)
+    files = [cfg.path, *([cfg.heldout_path] if cfg.heldout_path else [])]
+    lines = {
+        path: [tokenize(text, cfg.tokenizer, cfg.lowercase) for _, text in _read_lines(path)]
+        for path in files
+    }
+    counts = Counter(token for tokens in lines.values() for line in tokens for token in line)
     ranked = sorted(counts, key=lambda token: (-counts[token], token))
     specials = [PAD]
     if cfg.max_vocab is not None and len(ranked) > cfg.max_vocab - 2:
@@ -117,40 +149,57 @@ def _text_corpus(cfg: TokenData) -> TokenCorpus:
         ranked = ranked[: cfg.max_vocab - 2]
     vocab = (*specials, *ranked)
     index = {token: i for i, token in enumerate(vocab)}
-    unk = index.get(UNK, 0)
-    rows = torch.zeros(len(lines), cfg.seq_len, dtype=torch.long)  # 0 is <pad>
-    for row, line in enumerate(lines):
-        ids = [index.get(token, unk) for token in line[: cfg.seq_len]]
-        rows[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-    train, heldout = _split(cfg.path, rows, cfg)
+    train, heldout = _train_and_heldout(cfg, lambda path: encode(lines[path], index, cfg.seq_len))
     return TokenCorpus(train, heldout, len(vocab), vocab, cfg.tokenizer, 0)
 
 
-def _ids_corpus(cfg: TokenData) -> TokenCorpus:
-    path = cfg.path
-    assert path is not None
+def encode(lines: list[list[str]], index: dict[str, int], seq_len: int) -> torch.Tensor:
+    """Token lines as ids (n, seq_len), cut or padded with id 0 (`<pad>`); unknown tokens are `<unk>`."""
+    unk = index.get(UNK, 0)
+    rows = torch.zeros(len(lines), seq_len, dtype=torch.long)  # 0 is <pad>
+    for row, line in enumerate(lines):
+        ids = [index.get(token, unk) for token in line[:seq_len]]
+        rows[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return rows
+
+
+def read_ids(path: Path, seq_len: int, vocab_size: int | None = None) -> torch.Tensor:
+    """A file of whitespace-separated token ids as (n, seq_len); DataError naming line and token.
+
+    Args:
+        vocab_size: when given, every id must be below it.
+    """
     rows = []
     for number, text in _read_lines(path):
         fields = text.split()
-        if len(fields) < cfg.seq_len:
+        if len(fields) < seq_len:
             raise DataError(
-                f"{path}: line {number}: {len(fields)} tokens, fewer than data.seq_len = {cfg.seq_len}"
+                f"{path}: line {number}: {len(fields)} tokens, fewer than data.seq_len = {seq_len}"
             )
         ids = []
-        for position, field in enumerate(fields[: cfg.seq_len]):
-            if not field.isdigit():
-                raise DataError(f"{path}: line {number}, token {position + 1}: {field!r} is not a token id")
+        for position, field in enumerate(fields[:seq_len]):
+            if not field.isdigit() or (vocab_size is not None and int(field) >= vocab_size):
+                what = (
+                    "is not a token id"
+                    if not field.isdigit()
+                    else f"is not below the vocabulary size {vocab_size}"
+                )
+                raise DataError(f"{path}: line {number}, token {position + 1}: {field!r} {what}")
             ids.append(int(field))
         rows.append(ids)
-    data = torch.tensor(rows, dtype=torch.long)
-    vocab_size = int(data.max()) + 1
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def _ids_corpus(cfg: TokenData) -> TokenCorpus:
+    train, heldout = _train_and_heldout(cfg, lambda path: read_ids(path, cfg.seq_len))
+    vocab_size = int(max(train.max(), heldout.max())) + 1
     if cfg.vocab_size is not None:
         if cfg.vocab_size < vocab_size:
+            where = cfg.path if int(train.max()) + 1 == vocab_size else cfg.heldout_path
             raise DataError(
-                f"{path}: holds id {vocab_size - 1}, not below data.vocab_size = {cfg.vocab_size}"
+                f"{where}: holds id {vocab_size - 1}, not below data.vocab_size = {cfg.vocab_size}"
             )
         vocab_size = cfg.vocab_size
-    train, heldout = _split(path, data, cfg)
     return TokenCorpus(train, heldout, vocab_size, None, "ids", None)
 
 
