@@ -254,7 +254,12 @@ def calibrate(name: str, overrides: dict, gen_steps: int, seeds: int) -> str:
     references = reference_rows(reals, perturbations)
     rows = [table_row(row, [score(scorers[0], fakes, reals, knn)]) for row, fakes in references.items()]
     start = _tick(f"{len(rows)} reference rows", start)
-    train_overrides = {"train.steps": gen_steps, "train.checkpoint_every": gen_steps, "train.sample_every": 0}
+    train_overrides = {
+        "train.steps": gen_steps,
+        "train.checkpoint_every": gen_steps,
+        "train.eval_every": 0,
+        "train.sample_every": 0,
+    }
     generator = train_generator(load_untracked(config, {**overrides, **train_overrides}))
     start = _tick(f"generator, {gen_steps} G steps", start)
     fakes = generate(job, generator, len(reals.a))

@@ -23,7 +23,9 @@ SECTION = "Timeseries: TimeGAN sines scores (issue 6)"
 
 
 def _run(config: str, overrides: dict) -> tuple[dict[str, float], float]:
-    job = load_untracked(config, {"train.checkpoint_every": 10**9, "train.sample_every": 0, **overrides})
+    job = load_untracked(
+        config, {"train.checkpoint_every": 10**9, "train.eval_every": 0, "train.sample_every": 0, **overrides}
+    )
     start = time.perf_counter()
     metrics = train_local(job)
     minutes = (time.perf_counter() - start) / 60

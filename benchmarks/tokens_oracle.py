@@ -25,7 +25,9 @@ KEYS = ("oracle_nll", "heldout_nll", "bleu4", "self_bleu4")
 
 
 def _run(config: str, overrides: dict, root: Path, label: str) -> tuple[dict[str, float], Path, float]:
-    job = load_untracked(config, {"train.checkpoint_every": 10**9, "train.sample_every": 0, **overrides})
+    job = load_untracked(
+        config, {"train.checkpoint_every": 10**9, "train.eval_every": 0, "train.sample_every": 0, **overrides}
+    )
     start = time.perf_counter()
     metrics, checkpoint = run_local(job, root / label)
     minutes = (time.perf_counter() - start) / 60

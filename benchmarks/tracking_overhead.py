@@ -67,6 +67,7 @@ def main() -> None:
             "train.steps": args.steps,
             "train.sample_every": args.sample_every,
             "train.checkpoint_every": args.steps,
+            "train.eval_every": 0,
         }
         untracked = load_untracked(CONFIG, overrides)
         tracked = untracked.model_copy(

@@ -55,6 +55,10 @@ class AudioModality(Modality[AudioData, AudioModel, Prepared]):
     data_config = AudioData
     model_config = AudioModel
     metrics = METRICS
+    # F1 of precision and recall over their real floors, as for images; `is_ratio` (WaveGAN's
+    # published headline) is one `train.best_metric: is_ratio` away, but rewards confident classes
+    # over coverage within them.
+    ranking_metric = "quality"
 
     def augment_ops(self, model_cfg: AudioModel) -> tuple[AugmentOp, ...]:
         """Time shift and gain (modalities/audio/augment.py), for gan.ada."""

@@ -45,6 +45,8 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
     data_config = ImageData
     model_config = ImageModel
     metrics = METRICS
+    # F1 of precision and recall over their real floors: FID alone rewards blur (configs/sweeps).
+    ranking_metric = "quality"
 
     def metric_specs(self, data_cfg: ImageData) -> tuple[MetricSpec, ...]:
         return metric_specs(data_cfg)

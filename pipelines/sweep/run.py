@@ -19,7 +19,7 @@ from ganforge.platform.config.loading import apply_overrides
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.metrics.jobs import pinned_uri
 from ganforge.platform.metrics.store import PIN_KEY
-from ganforge.platform.runners.tune_trial import JOB_KEY, SWEEP_KEY, tune_trainable
+from ganforge.platform.runners.tune_trial import BEST_ROOT_KEY, JOB_KEY, SWEEP_KEY, tune_trainable
 from ganforge.platform.settings import JobSettings
 from ganforge.platform.sweeps.schedulers import build_scheduler, build_searcher
 from ganforge.platform.sweeps.space import param_space
@@ -46,7 +46,13 @@ def _tuner(loaded: LoadedSweep, path: Path, sweep_runs: dict[str, str] | None, r
     if sweep.resources.workers > 1:
         resources = {"cpu": 0}  # the nested TorchTrainer's workers reserve their own resources
     trainable = tune.with_resources(tune_trainable, resources)
-    space = {JOB_KEY: loaded.base, SWEEP_KEY: sweep_runs, **param_space(sweep.space)}
+    # Each trial keeps its best checkpoint (train.keep_best) in <sweep folder>/best/<trial id>.
+    space = {
+        JOB_KEY: loaded.base,
+        SWEEP_KEY: sweep_runs,
+        BEST_ROOT_KEY: str(path / "best"),
+        **param_space(sweep.space),
+    }
     if resume:
         return tune.Tuner.restore(
             str(path), trainable, resume_unfinished=True, resume_errored=False, param_space=space

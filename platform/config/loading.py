@@ -89,12 +89,20 @@ def job_config_type(modality: str) -> type[JobConfig]:
             )
         return job
 
+    def best_metric_is_reported(job: JobConfig) -> JobConfig:
+        try:
+            spec.ranking_spec(job.data, job.train.best_metric)
+        except ValueError as error:
+            raise ValueError(f"train.best_metric = {error}") from None
+        return job
+
     return create_model(
         f"{spec.name.title()}JobConfig",
         __base__=JobConfig,
         __validators__={
             "objective_honours_gan": model_validator(mode="after")(objective_honours_gan),
             "modality_has_augment_ops": model_validator(mode="after")(modality_has_augment_ops),
+            "best_metric_is_reported": model_validator(mode="after")(best_metric_is_reported),
         },
         data=(spec.data_config, spec.data_config()),
         model=(spec.model_config, spec.model_config()),

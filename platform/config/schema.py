@@ -132,8 +132,19 @@ class TrainConfig(StrictModel):
     """Where Ray Train keeps checkpoints (default: <GANFORGE_HOME>/ray). An s3://bucket/prefix path
     uses tracking.s3_endpoint_url (or MLFLOW_S3_ENDPOINT_URL) as the endpoint: MinIO works too."""
     eval_every: Annotated[int, Field(ge=0)] = 0
-    """Also compute the modality's metrics at checkpoint reports every k steps (0: only at the
-    end). Sweeps set it to their report interval so schedulers (ASHA, PBT) can compare trials."""
+    """Also compute the modality's metrics every k steps (0: only at the end). Evaluation runs at
+    checkpoint reports, so k must be a multiple of checkpoint_every. Shipped configs size it to
+    cost under 5% of the run (benchmarks/RESULTS.md); sweeps set it to their report interval so
+    schedulers (ASHA, PBT) can compare trials."""
+    best_metric: str | None = None
+    """The metric that ranks this run's evaluations (default: the modality's ranking metric,
+    `quality` for the shipped ones); its direction is the metric's own. The best evaluation so far
+    tags the run `ganforge.best_step` and `ganforge.best.<metric>`."""
+    keep_best: bool = True
+    """Also keep the checkpoint of the best evaluation so far, in a `best/` folder beside the
+    run's checkpoints that keep_checkpoints never prunes (run tag `ganforge.best_checkpoint`).
+    On by default: GAN quality often peaks before the last step, and the copy costs one
+    checkpoint's disk and a copy only when an evaluation improves."""
 
 
 class TrackingConfig(StrictModel):
@@ -163,6 +174,17 @@ class JobConfig(StrictModel):
     gan: GanConfig = GanConfig()
     train: TrainConfig = TrainConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def _evaluations_at_checkpoints(self) -> JobConfig:
+        every, checkpoint_every = self.train.eval_every, self.train.checkpoint_every
+        if every % checkpoint_every:
+            # The loop evaluates at checkpoint reports: any other k would silently evaluate less.
+            raise ValueError(
+                f"train.eval_every = {every} must be a multiple of train.checkpoint_every = "
+                f"{checkpoint_every} (evaluation runs at checkpoints; 0: only at the end)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sections_fit(self) -> JobConfig:

@@ -122,6 +122,10 @@ class Modality(ABC, Generic[DataCfg, ModelCfg, DataT]):
     data_config: ClassVar[type[StrictModel]]
     model_config: ClassVar[type[StrictModel]]
     metrics: ClassVar[tuple[MetricSpec, ...]]
+    ranking_metric: ClassVar[str]
+    """The headline metric (one of `metrics`) that ranks a run's evaluations: it picks the run's
+    best step and best checkpoint. Its direction is its MetricSpec's; a job may name another
+    with `train.best_metric`."""
     objectives: ClassVar[tuple[type[Objective], ...]] = (AdversarialObjective,)
     """Every objective this modality's jobs can train with; `objective` picks one per job."""
 
@@ -174,6 +178,23 @@ class Modality(ABC, Generic[DataCfg, ModelCfg, DataT]):
         """The metrics `evaluate` reports for jobs on `data_cfg` (default: all of `metrics`)."""
         return self.metrics
 
+    def ranking_spec(self, data_cfg: DataCfg, name: str | None = None) -> MetricSpec:
+        """The metric that ranks evaluations of jobs on `data_cfg`: `name` (a job's
+        `train.best_metric`), else `ranking_metric`.
+
+        Raises:
+            ValueError: that metric is not one `evaluate` reports for `data_cfg`.
+        """
+        wanted = name or self.ranking_metric
+        specs = self.metric_specs(data_cfg)
+        for spec in specs:
+            if spec.name == wanted:
+                return spec
+        known = ", ".join(spec.name for spec in specs)
+        raise ValueError(
+            f"{wanted!r} is not reported by {self.name} jobs on this data (expected one of: {known})"
+        )
+
     @abstractmethod
     def write_samples(
         self, fakes: Batch, reals: Batch, out_dir: Path, info: dict[str, Any]
@@ -206,6 +227,21 @@ class Modality(ABC, Generic[DataCfg, ModelCfg, DataT]):
 
         `scorer` is the resolved `metric_model` (None when the modality declares none).
         """
+
+    def evaluate_periodic(
+        self,
+        generator: nn.Module,
+        data: DataT,
+        model_cfg: ModelCfg,
+        data_cfg: DataCfg,
+        seed: int,
+        scorer: MetricModel | None = None,
+    ) -> dict[str, float]:
+        """The metrics computed every `train.eval_every` steps during training (default: all of
+        `evaluate`'s). A modality whose metrics cost too much to repeat returns a cheaper subset,
+        named as in `metrics` and holding `ranking_metric`; the final evaluation is the full one.
+        """
+        return self.evaluate(generator, data, model_cfg, data_cfg, seed, scorer)
 
     @abstractmethod
     def tiny_configs(self) -> list[dict[str, Any]]:

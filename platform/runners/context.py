@@ -23,6 +23,9 @@ class WorkerContext(ABC):
     rank: int = 0
     world_size: int = 1
     device: torch.device = torch.device("cpu")
+    best_dir: str | None = None
+    """Where the chief keeps the best checkpoint (train.keep_best): a folder or s3:// prefix
+    beside the run's checkpoints, out of their pruning. None: this runner keeps none."""
 
     @property
     def is_chief(self) -> bool:

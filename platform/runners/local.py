@@ -20,13 +20,15 @@ from ganforge.platform.tracking.stream import TrackingTarget
 ProgressFn = Callable[[int, dict[str, float]], None]
 
 _CHECKPOINT_NAME = re.compile(r"checkpoint_(\d+)")
+BEST_DIR = "best"
 
 
 class LocalContext(WorkerContext):
     """Single worker; checkpoints are folders `checkpoint_XXXXXXX` under `checkpoint_root`.
 
     With `keep`, only the newest `keep` folders stay: older ones are deleted once a new one is
-    complete, never the folder the run resumed from.
+    complete, never the folder the run resumed from. The best checkpoint (train.keep_best) is
+    `checkpoint_root/best`, which pruning does not touch.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class LocalContext(WorkerContext):
         self.resume_from = resume_from
         self.on_progress = on_progress
         self.keep = keep
+        self.best_dir = str(checkpoint_root / BEST_DIR)
         self.reports: list[dict[str, Any]] = []
 
     def latest_checkpoint(self) -> Path | None:

@@ -1,7 +1,8 @@
 """The ONE training loop. Runners decide where it runs; this file decides what it does.
 
 Read top to bottom: build -> maybe resume -> (D steps, G step, EMA) x steps, with metrics every
-`log_every`, samples every `sample_every` and a checkpoint every `checkpoint_every` G steps.
+`log_every`, samples every `sample_every`, a checkpoint every `checkpoint_every` G steps and an
+evaluation every `eval_every` (at a checkpoint: the best one so far is tagged and kept, best.py).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from ganforge.platform.gan.ema import ema_beta, has_batch_norm, recompute_batch_
 from ganforge.platform.gan.objective import build_optimizers, optimizer_states, restore_optimizers
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.metrics.metric_model import MetricModel
-from ganforge.platform.modality import Modality, Prepared, SampleArtifacts, get_modality
-from ganforge.platform.runners import checkpoint
+from ganforge.platform.modality import MetricSpec, Modality, Prepared, SampleArtifacts, get_modality
+from ganforge.platform.runners import best, checkpoint
 from ganforge.platform.runners.batches import ShardSampler, derive_seed
 from ganforge.platform.runners.context import WorkerContext
 from ganforge.platform.tracking.stream import MetricStream, TrackingTarget
@@ -50,8 +51,12 @@ class _Parts:
     objective: Objective
     sampler: ShardSampler
     latents: torch.Generator
+    ranking: MetricSpec
+    """The metric that ranks evaluations (train.best_metric, else the modality's)."""
     metric_model: Callable[[], MetricModel | None] | None = None
     """Resolves (once, on first evaluation) the metric model the chief scores with."""
+    best_so_far: best.BestRecord | None = None
+    """The best evaluation so far (the chief's; carried by every checkpoint)."""
 
 
 def build_objective(job: JobConfig, nets: GanNets, device: torch.device) -> Objective:
@@ -81,7 +86,8 @@ def _build(job: JobConfig, ctx: WorkerContext) -> _Parts:
     sampler = ShardSampler(data.dataset, ctx.rank, ctx.world_size, job.train.seed)
     latents = torch.Generator().manual_seed(derive_seed(job.train.seed, ctx.rank, 1))
     objective = build_objective(job, nets, ctx.device)
-    return _Parts(modality, data, nets, ema, objective, sampler, latents)
+    ranking = modality.ranking_spec(job.data, job.train.best_metric)
+    return _Parts(modality, data, nets, ema, objective, sampler, latents, ranking)
 
 
 def _training_state(parts: _Parts, step: int) -> dict[str, Any]:
@@ -147,6 +153,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     resume_dir = ctx.latest_checkpoint()
     if resume_dir is not None:
         start = _resume(parts, resume_dir, ctx.rank)
+        parts.best_so_far = best.read_record(resume_dir, parts.ranking.name)
     parts.ema.to(device)
     objective = parts.objective
     stream = MetricStream(target) if (ctx.is_chief and target is not None) else None
@@ -259,16 +266,35 @@ def _checkpoint_and_report(
             _rng_state(parts),
         )
         report = {**metrics, "step": step}
-        every = job.train.eval_every
+        every, improved = job.train.eval_every, None
         if ctx.is_chief and (final or (every and step % every == 0)):
-            evaluation = _evaluate(job, parts)
+            evaluation = _evaluate(job, parts, final)
             report.update(evaluation)
             if stream:
                 stream.log_metrics(step, evaluation)
+            improved = best.improved(parts.best_so_far, parts.ranking, evaluation, step)
+            parts.best_so_far = improved or parts.best_so_far
+        if ctx.is_chief and parts.best_so_far is not None:
+            best.write_record(directory, parts.best_so_far)  # a resumed run goes on comparing against it
+        if improved is not None:
+            _keep_best(job, ctx, improved, directory, stream)
         if final and ctx.is_chief and stream:
             stream.log_samples(step, *_write_samples(job, parts, fixed_z))
         ctx.report(report, directory)
     return report
+
+
+def _keep_best(
+    job: JobConfig, ctx: WorkerContext, record: best.BestRecord, directory: Path, stream: MetricStream | None
+) -> None:
+    """Chief, at an evaluation that beat the best so far: keeps its checkpoint out of pruning
+    (train.keep_best, where the runner has a `best_dir`) and tags the run with its step."""
+    tags = record.tags()
+    if job.train.keep_best and ctx.best_dir is not None:
+        best.publish(directory, ctx.best_dir, job.tracking.s3_endpoint_url)
+        tags[best.BEST_CHECKPOINT_TAG] = ctx.best_dir
+    if stream:
+        stream.set_tags(tags)
 
 
 def _metric_model_once(
@@ -288,8 +314,10 @@ def _metric_model_once(
     return metric_model
 
 
-def _evaluate(job: JobConfig, parts: _Parts) -> dict[str, float]:
+def _evaluate(job: JobConfig, parts: _Parts, final: bool = True) -> dict[str, float]:
+    """The modality's metrics: all of them at the end, its cheap ones (`evaluate_periodic`) before."""
     scorer = parts.metric_model() if parts.metric_model else None
+    evaluate = parts.modality.evaluate if final else parts.modality.evaluate_periodic
     with _inference(evaluation_generator(job, parts)) as generator:
-        values = parts.modality.evaluate(generator, parts.data, job.model, job.data, job.train.seed, scorer)
+        values = evaluate(generator, parts.data, job.model, job.data, job.train.seed, scorer)
     return {name: float(value) for name, value in values.items()}

@@ -51,8 +51,9 @@ class ProgressRelay:
 
 
 class RayTrainContext(WorkerContext):
-    def __init__(self, relay: Any | None) -> None:
+    def __init__(self, relay: Any | None, best_dir: str | None = None) -> None:
         context = ray.train.get_context()
+        self.best_dir = best_dir
         self.rank = context.get_world_rank()
         self.world_size = context.get_world_size()
         self.device = ray.train.torch.get_device()
@@ -87,7 +88,7 @@ class RayTrainContext(WorkerContext):
 
 def _worker_entry(config: dict[str, Any]) -> None:
     job = load_job_dict(config["job"], source="job")
-    train_loop(job, RayTrainContext(config.get("relay")), config.get("target"))
+    train_loop(job, RayTrainContext(config.get("relay"), config.get("best_dir")), config.get("target"))
 
 
 def _follow(relay: Any, on_progress: ProgressFn, stop: threading.Event) -> None:
@@ -105,20 +106,24 @@ def run_ray_train(
     callbacks: list[Any] | None = None,
     resume_from: ray.train.Checkpoint | None = None,
     worker_env: Mapping[str, str] | None = None,
+    best_dir: str | None = None,
 ) -> tuple[dict[str, float], ray.train.Checkpoint]:
     """Runs the loop in `job.train.workers` Ray Train workers; returns final metrics and checkpoint.
 
     `callbacks` go on the RunConfig (a Tune trial forwards reports with TuneReportCallback);
     `resume_from` starts from a checkpoint (a PBT exploit's donor); `worker_env` is the job's
     settings for its workers (`JobSettings.env_vars`), over those Ray was started with: a second
-    job in the same process may have its own.
+    job in the same process may have its own. The best checkpoint (train.keep_best) goes to
+    `best_dir`, by default `best/` in the run's folder beside Ray's `checkpoint_*` folders: Ray's
+    CheckpointConfig keeps the last k there, and never sees (or prunes) this one.
     """
+    best_dir = best_dir or f"{storage_path.rstrip('/')}/{run_name}/best"
     # Checkpoints on S3 (MinIO, AWS) survive the loss of a node; the endpoint is explicit.
     storage, filesystem = arrow_storage(storage_path, job.tracking.s3_endpoint_url)
     relay = ProgressRelay.remote() if on_progress else None
     trainer = TorchTrainer(
         _worker_entry,
-        train_loop_config={"job": job.to_dict(), "target": target, "relay": relay},
+        train_loop_config={"job": job.to_dict(), "target": target, "relay": relay, "best_dir": best_dir},
         scaling_config=ScalingConfig(
             num_workers=job.train.workers,
             use_gpu=job.train.use_gpu,

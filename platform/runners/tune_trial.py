@@ -24,14 +24,17 @@ JOB_KEY = "job"
 TARGET_KEY = "tracking_target"
 SWEEP_KEY = "ganforge_sweep"
 """{"uri", "experiment_id", "parent_run_id"}: where the trial's child run goes."""
-RESERVED = (JOB_KEY, TARGET_KEY, SWEEP_KEY)
+BEST_ROOT_KEY = "ganforge_best_root"
+"""The sweep's folder for best checkpoints: trial T keeps its best in `<root>/<T's id>`."""
+RESERVED = (JOB_KEY, TARGET_KEY, SWEEP_KEY, BEST_ROOT_KEY)
 
 
 class TuneContext(WorkerContext):
     """One worker inside a Tune trial; checkpoints go through Tune so PBT/PB2 can exploit them."""
 
-    def __init__(self) -> None:
+    def __init__(self, best_dir: str | None = None) -> None:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.best_dir = best_dir
 
     def latest_checkpoint(self) -> Path | None:
         checkpoint = ray.tune.get_checkpoint()
@@ -52,7 +55,14 @@ def trial_job(config: dict[str, Any]):  # noqa: ANN201 (JobConfig; kept import-l
     return load_job_dict(apply_overrides(config[JOB_KEY], trial_params(config)), source="trial")
 
 
-def _run_nested_trainer(job: Any, target: TrackingTarget | None) -> None:
+def _best_dir(config: dict[str, Any]) -> str | None:
+    """The trial's own best-checkpoint folder under the sweep's (Tune's CheckpointConfig keeps
+    the last k of the trial's checkpoints; this one is out of its reach)."""
+    root = config.get(BEST_ROOT_KEY)
+    return f"{root.rstrip('/')}/{ray.tune.get_context().get_trial_id()}" if root else None
+
+
+def _run_nested_trainer(job: Any, target: TrackingTarget | None, best_dir: str | None) -> None:
     """Multi-worker trial: a TorchTrainer inside the trial, its reports forwarded to Tune."""
     from ray.tune.integration.ray_train import TuneReportCallback
 
@@ -67,6 +77,7 @@ def _run_nested_trainer(job: Any, target: TrackingTarget | None) -> None:
         target=target,
         callbacks=[TuneReportCallback()],
         resume_from=checkpoint,
+        best_dir=best_dir,
     )
 
 
@@ -82,9 +93,9 @@ def tune_trainable(config: dict[str, Any]) -> None:
         target = open_trial_run(sweep, job, context.get_trial_id(), trial_params(config))
     try:
         if job.train.workers > 1:
-            _run_nested_trainer(job, target)
+            _run_nested_trainer(job, target, _best_dir(config))
         else:
-            train_loop(job, TuneContext(), target)
+            train_loop(job, TuneContext(_best_dir(config)), target)
     except BaseException as error:
         if target is not None and sweep is not None:
             from ganforge.platform.tracking.run import finish_run

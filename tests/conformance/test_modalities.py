@@ -15,7 +15,7 @@ from ganforge.platform.gan import GanNets
 from ganforge.platform.gan.batch import detach, samples_of
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.metrics.metric_model import train_metric_model
-from ganforge.platform.modality import Prepared, get_modality, modality_names
+from ganforge.platform.modality import Modality, Prepared, get_modality, modality_names
 from ganforge.platform.runners.loop import build_objective
 
 NAMES = modality_names()
@@ -88,6 +88,11 @@ def test_modality_contract(name: str, index: int, tmp_path: Path, home: Path) ->
     declared = {m.name for m in modality.metric_specs(job.data)}
     assert declared <= {m.name for m in modality.metrics}
     assert set(metrics) == declared
+    assert modality.ranking_spec(job.data).name in metrics  # what ranks a run's evaluations
+    if type(modality).evaluate_periodic is not Modality.evaluate_periodic:  # a cheaper subset
+        with torch.no_grad():
+            periodic = modality.evaluate_periodic(g, data, job.model, job.data, 0, scorer)
+        assert modality.ranking_spec(job.data).name in periodic and set(periodic) <= declared
     assert all(math.isfinite(v) for v in metrics.values())
 
 

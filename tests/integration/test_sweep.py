@@ -54,6 +54,8 @@ def test_sweep_tracks_trials_and_registers_the_best(tmp_path: Path, home: Path) 
         trial = next(t for t in outcome["trials"] if t["run_id"] == child.info.run_id)
         assert float(child.data.params["gan.g_opt.lr"]) == pytest.approx(trial["params"]["gan.g_opt.lr"])
         assert child.data.params["train.eval_every"] == "20"
+        kept = Path(child.data.tags["ganforge.best_checkpoint"])  # out of Tune's last-k pruning
+        assert kept.name == trial["trial_id"] and (kept / "state.pt").exists()
     summary = json.loads(
         Path(client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path))).read_text()
     )
