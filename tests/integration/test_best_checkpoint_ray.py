@@ -42,5 +42,5 @@ def test_ray_train_keeps_the_best_checkpoint_out_of_pruning(tmp_path: Path, home
     assert kept.name == "best" and kept.parent.parent == home / "ray"  # <storage>/<run name>/best
     assert load_state(kept)["step"] == 5
     assert json.loads((kept / best.RECORD_FILE).read_text())["step"] == 5
-    ray_checkpoints = [p for p in kept.parent.iterdir() if p.name.startswith("checkpoint_")]
+    ray_checkpoints = [p for p in kept.parent.iterdir() if p.is_dir() and p.name.startswith("checkpoint_")]
     assert len(ray_checkpoints) == 1 and load_state(ray_checkpoints[0])["step"] == 20
