@@ -21,8 +21,8 @@ from ganforge.modalities.tokens.data import TokenCorpus, load_corpus
 from ganforge.modalities.tokens.nets import TokenDiscriminator, TokenGenerator
 from ganforge.modalities.tokens.objective import OBJECTIVES, MleObjective
 from ganforge.modalities.tokens.samples import text_table, write_html_table, write_text
+from ganforge.modalities.tokens.start import load_generator_weights
 from ganforge.modalities.tokens.tiny import tiny_tokens
-from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan import Objective
 from ganforge.platform.metrics import MetricModel
 from ganforge.platform.modality import MetricSpec, Modality, Prepared, SampleArtifacts, fingerprint_dataset
@@ -35,20 +35,6 @@ class TokenPrepared(Prepared):
     """The prepared corpus: training ids as the dataset, plus held-out ids and the oracle."""
 
     corpus: TokenCorpus | None = None
-
-
-def load_generator_weights(generator: nn.Module, path: Path) -> None:
-    """Loads G's weights from a checkpoint folder or a state-dict file (model.init_generator)."""
-    file = path / "state.pt" if path.is_dir() else path
-    state = torch.load(file, map_location="cpu", weights_only=False)
-    state = state.get("generator", state) if isinstance(state, dict) else state
-    try:
-        generator.load_state_dict(state)
-    except (RuntimeError, KeyError) as error:
-        first = str(error).strip().splitlines()[0]
-        raise ConfigError(
-            f"model.init_generator = {str(path)!r}: weights do not fit this generator ({first})"
-        ) from None
 
 
 class TokensModality(Modality[TokenData, TokenModel, TokenPrepared]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +12,7 @@ from ganforge.platform.config.paths import existing_file
 from ganforge.platform.config.schema import OptimizerConfig, StrictModel
 
 FILE_DATASETS = ("text", "token_ids")
+REGISTERED_START = re.compile(r"^models:/[^/@]+(/\d+|@[\w-]+)$")
 
 
 class TokenData(StrictModel):
@@ -71,7 +73,12 @@ class TokenData(StrictModel):
         return self
 
 
-def _weights(path: Path) -> Path:
+def _weights(source: str | Path) -> str | Path:
+    if isinstance(source, str) and source.startswith("models:/"):
+        if REGISTERED_START.match(source) is None:
+            raise ValueError("expected models:/NAME/VERSION or models:/NAME@ALIAS")
+        return source
+    path = Path(source)
     if not (path.is_file() or (path / "state.pt").is_file()):
         raise ValueError("no such weights file or checkpoint folder (with state.pt)")
     return path.resolve()
@@ -89,10 +96,13 @@ class TokenModel(StrictModel):
     `gumbel` (RelGAN-style Gumbel-softmax)."""
     hidden_dim: Annotated[int, Field(ge=1, le=4096)] = 32
     """Recurrent width of the generator (SeqGAN: 32)."""
-    init_generator: Annotated[Path, AfterValidator(_weights)] | None = None
-    """Start G from these weights: a checkpoint folder (its `state.pt`) or a `.pt` state dict of a
-    generator with the same settings, e.g. an MLE run reused by several adversarial runs.
-    Set pretrain_steps to 0 to skip MLE then."""
+    init_generator: Annotated[str | Path, AfterValidator(_weights)] | None = None
+    """Start G from a generator with the same settings, e.g. an MLE run reused by several
+    adversarial runs: a registered model (`models:/NAME/VERSION` or `models:/NAME@ALIAS` of a
+    tokens job tracked since issue 17), whose run also hands over the MLE phase's Adam state, so
+    MLE continues where it stopped; or weights only, from a checkpoint folder (its `state.pt`) or a
+    `.pt` state dict. Then set pretrain_steps to 0 to skip MLE, or to d_pretrain_steps to pretrain
+    D while MLE goes on (resuming this job's own checkpoint restores its own state instead)."""
     pretrain_steps: Annotated[int, Field(ge=0)] = 1000
     """MLE (teacher forcing) steps before the adversarial phase; counted in train.steps."""
     mle_opt: OptimizerConfig = MLE_OPT

@@ -114,7 +114,7 @@ def _train_and_heldout(
     return read(cfg.path), read(cfg.heldout_path)
 
 
-def _read_lines(path: Path) -> list[tuple[int, str]]:
+def read_lines(path: Path) -> list[tuple[int, str]]:
     """(line number, text) of the non-blank lines; DataError for an unreadable or empty file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -138,8 +138,7 @@ def _text_corpus(cfg: TokenData) -> TokenCorpus:
     assert cfg.path is not None  # the config validator guarantees it
     files = [cfg.path, *([cfg.heldout_path] if cfg.heldout_path else [])]
     lines = {
-        path: [tokenize(text, cfg.tokenizer, cfg.lowercase) for _, text in _read_lines(path)]
-        for path in files
+        path: [tokenize(text, cfg.tokenizer, cfg.lowercase) for _, text in read_lines(path)] for path in files
     }
     counts = Counter(token for tokens in lines.values() for line in tokens for token in line)
     ranked = sorted(counts, key=lambda token: (-counts[token], token))
@@ -170,7 +169,7 @@ def read_ids(path: Path, seq_len: int, vocab_size: int | None = None) -> torch.T
         vocab_size: when given, every id must be below it.
     """
     rows = []
-    for number, text in _read_lines(path):
+    for number, text in read_lines(path):
         fields = text.split()
         if len(fields) < seq_len:
             raise DataError(

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ganforge.modalities.tokens.config import TokenModel
 from ganforge.modalities.tokens.nets import TokenDiscriminator, TokenGenerator, sample_tokens
+from ganforge.modalities.tokens.start import load_carried_optimizers
 from ganforge.platform.gan import GanNets, Objective, OptimizerSpec, discriminator_loss, generator_loss
 from ganforge.platform.gan.batch import Batch, samples_of
 from ganforge.platform.gan.objective import gan_optimizer_specs
@@ -37,6 +38,16 @@ class MleObjective(Objective):
     name: ClassVar[str] = "mle"
     supports: ClassVar[frozenset[str]] = frozenset()
     sync_manually: ClassVar[bool] = True
+    carried_optimizers: ClassVar[tuple[str, ...]] = ("mle",)  # a job started from this one continues its MLE
+
+    def setup(self) -> None:
+        # A registered start (or checkpoint folder) hands over its MLE Adam state with G's weights;
+        # resuming this job's own checkpoint later overwrites both.
+        if self.model.init_generator is not None:
+            configs = {name: spec.config for name, spec in self.specs.items()}
+            load_carried_optimizers(
+                self.model.init_generator, self.optimizers, configs, self.carried_optimizers
+            )
 
     @classmethod
     def optimizer_specs(cls, job: JobConfig, nets: GanNets) -> dict[str, OptimizerSpec]:
@@ -126,21 +137,35 @@ class SeqGanObjective(_AdversarialTokens):
 
     @torch.no_grad()
     def rewards(self, tokens: Tensor) -> Tensor:
-        """SeqGAN rewards (n, T): for each prefix, D's mean P(real) over Monte-Carlo completions."""
+        """SeqGAN rewards (n, T): for each prefix, D's mean P(real) over Monte-Carlo completions.
+
+        All prefixes roll out in one pass: the rows of prefix length t (k copies of the batch)
+        join the running batch at position t, from G's state along the real prefix, so position
+        p steps every row whose prefix is at most p long at once: T - 1 recurrent steps in all,
+        where a loop over prefix lengths takes T (T - 1) / 2 smaller ones.
+        """
         n, length = tokens.shape
-        k = self.model.rollouts
+        k, block = self.model.rollouts, self.model.rollouts * len(tokens)
         was_training = self.d.training
         self.d.eval()  # no dropout noise in the rewards
+        # Blocks by prefix length, longest first: the rows running at position p are a suffix.
+        rows = tokens.repeat((length - 1) * k, 1)
+        starts = self.g.states_along(tokens)  # G's state after each real prefix
+        h = starts[0][0].new_empty(len(rows), starts[0][0].shape[1])  # every row's recurrent state
+        c = torch.empty_like(h)
+        x = h.new_empty(len(rows), self.g.embedding.embedding_dim)  # every row's next input
+        for position in range(1, length):
+            first = (length - 1 - position) * block  # the block of prefix length `position` joins
+            joining = slice(first, first + block)
+            h[joining], c[joining] = (part.repeat(k, 1) for part in starts[position - 1])
+            x[joining] = self.g.embedding(tokens[:, position - 1]).repeat(k, 1)
+            logits, (h[first:], c[first:]) = self.g.step(x[first:], (h[first:], c[first:]))
+            rows[first:, position] = sample_tokens(logits)
+            x[first:] = self.g.embedding(rows[first:, position])
+        scores = torch.cat([torch.sigmoid(self.d(chunk)) for chunk in rows.split(8 * block)])
         rewards = torch.empty(n, length, device=tokens.device)
-        for t, (h, c) in enumerate(self.g.states_along(tokens), start=1):
-            rows = tokens.repeat(k, 1)  # k completions of every prefix of length t
-            state = (h.repeat(k, 1), c.repeat(k, 1))
-            x = self.g.embedding(rows[:, t - 1])
-            for position in range(t, length):
-                logits, state = self.g.step(x, state)
-                rows[:, position] = sample_tokens(logits)
-                x = self.g.embedding(rows[:, position])
-            rewards[:, t - 1] = torch.sigmoid(self.d(rows)).view(k, n).mean(dim=0)
+        # Block i holds prefix length T - 1 - i: flip to put prefix length 1 first.
+        rewards[:, :-1] = scores.view(length - 1, k, n).mean(dim=1).flip(0).T
         rewards[:, -1] = torch.sigmoid(self.d(tokens))
         self.d.train(was_training)
         return rewards

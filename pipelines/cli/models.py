@@ -86,14 +86,41 @@ def select(
 @click.command()
 @click.argument("model_uri")
 @set_option("data.path=/data/points.npy")
+@click.option(
+    "--tokens",
+    "token_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Tokens models: print the per-token NLL of FILE's sequences (text lines or token ids, as the "
+    "job's data) instead; records nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the metrics.")
 @TRACKING_URI_OPTION
 @user_errors
-def evaluate(model_uri: str, overrides: tuple[str, ...], as_json: bool, tracking_uri: str | None) -> None:
-    """Recompute MODEL_URI's metrics and record them on its registry version (models:/NAME@ALIAS)."""
-    from ganforge.pipelines.evaluate import evaluate_model
-    from ganforge.platform.config import parse_override
+def evaluate(
+    model_uri: str,
+    overrides: tuple[str, ...],
+    token_file: Path | None,
+    as_json: bool,
+    tracking_uri: str | None,
+) -> None:
+    """Recompute MODEL_URI's metrics and record them on its registry version (models:/NAME@ALIAS).
 
+    With --tokens FILE: score a tokens model's NLL on FILE (e.g. a test set) and record nothing."""
+    from ganforge.pipelines.evaluate import evaluate_model, score_token_file
+    from ganforge.platform.config import parse_override
+    from ganforge.platform.errors import ConfigError
+
+    if token_file is not None:
+        if overrides:
+            raise ConfigError("--tokens scores the model as it was trained; --set does not apply")
+        score = score_token_file(model_uri, _tracking_uri(tracking_uri), token_file)
+        click.echo(f"{'nll':<24}{score.nll:.6g}")
+        click.echo(f"{'sequences':<24}{score.sequences} of {score.seq_len} tokens from {token_file}")
+        if as_json:
+            click.echo(json.dumps({"nll": score.nll, "sequences": score.sequences, "file": str(token_file)}))
+        return
     pairs = dict(parse_override(item) for item in overrides)
     result = evaluate_model(model_uri, _tracking_uri(tracking_uri), pairs)
     for name, value in sorted(result.metrics.items()):

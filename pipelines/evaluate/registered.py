@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from ganforge.modalities.tokens.scoring import FileScore, score_file
 from ganforge.platform.config import apply_overrides, load_job_dict
+from ganforge.platform.errors import ConfigError
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.modality import get_modality
 from ganforge.platform.tracking.registry import load_generator, record_metrics
@@ -45,3 +48,21 @@ def evaluate_model(model_uri: str, tracking_uri: str, overrides: dict[str, Any] 
         return Evaluation(metrics, None, None, tags)
     record_metrics(tracking_uri, loaded.version, metrics, source="ganforge evaluate", tags=tags)
     return Evaluation(metrics, loaded.version.name, str(loaded.version.version), tags)
+
+
+def score_token_file(model_uri: str, tracking_uri: str, path: Path) -> FileScore:
+    """The per-token NLL of the sequences in `path` under the `tokens` generator `model_uri`.
+
+    `path` is read as the model's job read its data (text with the saved vocabulary and tokenizer,
+    or token ids); nothing is recorded on the version.
+
+    Raises:
+        TrackingError: unknown model; ConfigError: not a tokens model; DataError: a file the
+            model cannot read (named with its line).
+    """
+    loaded = load_generator(model_uri, tracking_uri)
+    job = load_job_dict(loaded.card.job, source=f"{model_uri} (job config)")
+    if job.modality != "tokens":
+        raise ConfigError(f"--tokens scores a tokens model; {model_uri} is a {job.modality} model")
+    weights = loaded.module.state_dict()
+    return score_file(path, job.data, job.model, loaded.card.samples, weights)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from mlflow.tracking import MlflowClient
 
+from ganforge.pipelines.train.handoff import fetch_handoff, log_handoff
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.cluster.resources import ResourceRequest, require_resources
 from ganforge.platform.config.schema import JobConfig
@@ -130,6 +131,7 @@ def log_and_register(
         **metric_tags,
     }
     card = GeneratorCard(job=job.to_dict(), samples=data.info, lineage=lineage)
+    log_handoff(job, target, checkpoint_dir)  # before the version exists: it comes complete or not at all
     generator = _final_generator(job, data, checkpoint_dir)
     description = version_card(job, target, generator, data, metrics, metric_tags).markdown()
     return log_generator(
@@ -219,6 +221,7 @@ def _train(
 ) -> TrainOutcome:
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         check_reachable(tracking_uri(job.tracking, create=False))
+    fetch_handoff(job, tracking_uri(job.tracking))  # a registered start's weights and optimizer states
     data = inspect_data(job)
     if job.train.runner == "ray" or job.train.workers > 1:
         # Before any MLflow run (and before a metric model is trained): a job the cluster can never

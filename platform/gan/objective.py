@@ -106,6 +106,9 @@ class Objective(ABC):
     one to a non-default value is refused at validation."""
     sync_manually: ClassVar[bool] = False
     """True when the objective calls sub-networks directly, so DDP does not average gradients."""
+    carried_optimizers: ClassVar[tuple[str, ...]] = ()
+    """Optimizers whose state a later job that starts from this job's registered generator takes
+    over with its weights (the tokens MLE phase's Adam); stored with the run (gan/handoff.py)."""
 
     def __init__(
         self,
