@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ganforge.modalities.tokens.config import TokenData, TokenModel
+from ganforge.modalities.tokens.config import TokenModel
 from ganforge.modalities.tokens.data import PAD, UNK, read_ids, read_lines, tokenize
 from ganforge.modalities.tokens.metrics import heldout_nll
 from ganforge.modalities.tokens.nets import TokenGenerator
@@ -27,7 +27,7 @@ class FileScore:
     seq_len: int
 
 
-def read_for_model(path: Path, data_cfg: TokenData, info: dict[str, Any]) -> torch.Tensor:
+def read_for_model(path: Path, info: dict[str, Any], lowercase: bool = False) -> torch.Tensor:
     """`path`'s sequences as ids (n, seq_len) in the model's vocabulary.
 
     Raises:
@@ -41,13 +41,13 @@ def read_for_model(path: Path, data_cfg: TokenData, info: dict[str, Any]) -> tor
     unk = index.get(UNK)
     rows: list[list[int]] = []
     for number, text in read_lines(path):
-        tokens = tokenize(text, data_cfg.tokenizer, data_cfg.lowercase)[:seq_len]
+        tokens = tokenize(text, info["tokenizer"], lowercase)[:seq_len]
         ids = [index.get(token, unk) for token in tokens]
         if None in ids:
             token = tokens[ids.index(None)]
             raise DataError(
                 f"{path}: line {number}: {token!r} is not in the model's vocabulary of {len(vocab)} "
-                f"{data_cfg.tokenizer} tokens (it has no {UNK})"
+                f"{info['tokenizer']} tokens (it has no {UNK})"
             )
         rows.append([*ids, *[index[PAD]] * (seq_len - len(ids))])  # type: ignore[list-item]  # padded as in training
     return torch.tensor(rows, dtype=torch.long)
@@ -55,13 +55,18 @@ def read_for_model(path: Path, data_cfg: TokenData, info: dict[str, Any]) -> tor
 
 def score_file(
     path: Path,
-    data_cfg: TokenData,
     model_cfg: TokenModel,
     info: dict[str, Any],
     weights: dict[str, torch.Tensor],
+    lowercase: bool = False,
 ) -> FileScore:
-    """The per-token NLL of `path` under the generator with `weights` (a job's model and data facts)."""
-    tokens = read_for_model(path, data_cfg, info)
+    """The per-token NLL of `path` under the generator with `weights`.
+
+    Args:
+        model_cfg, info: the job's model config and its prepared data's facts (vocabulary, tokenizer).
+        lowercase: whether the job lowercased its text (data.lowercase).
+    """
+    tokens = read_for_model(path, info, lowercase)
     generator = TokenGenerator(model_cfg, int(info["vocab_size"]), int(info["seq_len"]))
     generator.load_state_dict(weights)
     return FileScore(heldout_nll(generator.eval(), tokens), len(tokens), tokens.shape[1])

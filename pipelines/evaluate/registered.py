@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ganforge.modalities.tokens.config import TokenModel
 from ganforge.modalities.tokens.scoring import FileScore, score_file
 from ganforge.platform.config import apply_overrides, load_job_dict
 from ganforge.platform.errors import ConfigError
@@ -61,8 +62,10 @@ def score_token_file(model_uri: str, tracking_uri: str, path: Path) -> FileScore
             model cannot read (named with its line).
     """
     loaded = load_generator(model_uri, tracking_uri)
-    job = load_job_dict(loaded.card.job, source=f"{model_uri} (job config)")
-    if job.modality != "tokens":
-        raise ConfigError(f"--tokens scores a tokens model; {model_uri} is a {job.modality} model")
-    weights = loaded.module.state_dict()
-    return score_file(path, job.data, job.model, loaded.card.samples, weights)  # type: ignore[arg-type]
+    job = loaded.card.job
+    if job.get("modality") != "tokens":
+        raise ConfigError(f"--tokens scores a tokens model; {model_uri} is a {job.get('modality')} model")
+    # Only what reads the file and builds G: the job's paths (its data, its start) need not exist here.
+    model = TokenModel.model_validate({**job["model"], "init_generator": None})
+    lowercase = bool(job.get("data", {}).get("lowercase", False))
+    return score_file(path, model, loaded.card.samples, loaded.module.state_dict(), lowercase)

@@ -14,6 +14,7 @@ import torch
 from ganforge.modalities.tokens.config import TokenData
 from ganforge.modalities.tokens.data import load_corpus
 from ganforge.modalities.tokens.oracle import PUBLISHED_NAMES
+from ganforge.modalities.tokens.scoring import read_for_model
 from ganforge.modalities.tokens.tiny import tiny_tokens
 from ganforge.platform.config import load_job_dict
 from ganforge.platform.errors import ConfigError, DataError
@@ -123,3 +124,16 @@ def test_a_heldout_file_is_held_out_and_excludes_heldout_fraction(tmp_path: Path
     }
     with pytest.raises(ConfigError, match="heldout_path and heldout_fraction both set"):
         load_job_dict(raw)
+
+
+def test_a_text_file_is_read_in_the_models_vocabulary(tmp_path: Path) -> None:
+    path = tmp_path / "test.txt"
+    path.write_text("ab\nBa\n")
+    info = {"seq_len": 3, "vocab": ["<pad>", "a", "b", "B"], "vocab_size": 4, "tokenizer": "char"}
+    assert read_for_model(path, info).tolist() == [[1, 2, 0], [3, 1, 0]]
+    assert read_for_model(path, info, lowercase=True).tolist() == [[1, 2, 0], [2, 1, 0]]
+    path.write_text("ab\nzb\n")
+    with pytest.raises(DataError, match=f"{path}: line 2: 'z' is not in the model's vocabulary of 4 char"):
+        read_for_model(path, info)
+    info["vocab"] = ["<pad>", "<unk>", "a", "b"]
+    assert read_for_model(path, info).tolist() == [[2, 3, 0], [1, 3, 0]]
