@@ -151,6 +151,9 @@ def test_bad_input_submits_nothing(cluster: dict, tmp_path: Path) -> None:
     assert count() == before
 
 
+# A minute long; the same recovery on a local Ray runs in every suite
+# (test_ray_train.py::test_killed_worker_resumes_from_checkpoint_and_finishes).
+@pytest.mark.slow
 def test_killed_worker_on_the_cluster_is_replaced_and_history_has_no_gap(
     cluster: dict, tmp_path: Path
 ) -> None:
