@@ -13,6 +13,7 @@ from ray.tune import ResultGrid
 
 from ganforge.pipelines.sweep.config import LoadedSweep
 from ganforge.pipelines.sweep.outcome import SweepOutcome, TrialSummary
+from ganforge.pipelines.sweep.report import SweepReport, log_report
 from ganforge.pipelines.train.job import inspect_data, log_and_register, pin_job_metric_model
 from ganforge.platform.runners.tune_trial import trial_job, trial_params
 from ganforge.platform.tracking.stream import TrackingTarget
@@ -117,7 +118,8 @@ def summarise(
     trials: list[TrialSummary],
     sweep_runs: dict[str, str] | None,
 ) -> SweepOutcome:
-    """Logs the summary table on the parent run, registers the best trial, closes the parent."""
+    """Logs the summary table on the parent run, registers the best trial, puts the sweep's picture,
+    the best trial's samples and the ranked table on the parent (report.py), closes the parent."""
     best = _best(loaded, trials)
     model_name = model_version = None
     if sweep_runs is not None:
@@ -129,6 +131,8 @@ def summarise(
             model_name, model_version = _register_best(loaded, results, best, sweep_runs)
             client.log_metric(parent, f"best_{loaded.sweep.metric}", best.value or 0.0)
             client.set_tag(parent, "ganforge.best_trial", best.trial_id)
+        report = SweepReport(loaded, path.name, trials, best, model_name, model_version)
+        log_report(report, sweep_runs)
         status = RunStatus.FINISHED if best is not None else RunStatus.FAILED
         client.set_terminated(parent, status=RunStatus.to_string(status))
     return SweepOutcome(

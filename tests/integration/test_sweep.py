@@ -8,11 +8,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from PIL import Image
 
+from ganforge.pipelines.sweep.coordinates import AXES_KEY, LINES_KEY
 from tests.conftest import REPO, run_cli, start_interruptible
 
 pytestmark = pytest.mark.integration
@@ -64,6 +67,26 @@ def test_sweep_tracks_trials_and_registers_the_best(tmp_path: Path, home: Path) 
 
     version = client.get_model_version("toy-tiny", outcome["model_version"])
     assert version.run_id == best["run_id"]
+    _check_parent_shows_the_sweep(client, parent, best, tmp_path)
+
+
+def _check_parent_shows_the_sweep(client: MlflowClient, parent, best: dict, tmp_path: Path) -> None:
+    """The parent run at a glance: the picture, the best trial's samples, the ranked table."""
+    run_id = parent.info.run_id
+    picture = Path(client.download_artifacts(run_id, "parallel_coordinates.png", str(tmp_path)))
+    with Image.open(picture) as image:  # one axis per searched parameter, the metric last; 4 lines
+        assert image.format == "PNG" and image.width > 400
+        assert json.loads(image.text[AXES_KEY]) == ["gan.g_opt.lr", "gan.loss", "reverse_kl"]
+        assert image.text[LINES_KEY] == "4"
+    card = [a.path for a in client.list_artifacts(run_id, "best_trial/model_card")]
+    assert len(card) == 1 and card[0].endswith(".png")  # the registered version's picture, copied
+    table = Path(client.download_artifacts(run_id, "summary.html", str(tmp_path))).read_text()
+    assert table.count("<tr") == 5 and best["trial_id"] in table
+    note = client.get_run(run_id).data.tags["mlflow.note.content"]  # the Overview's description
+    assert f"path=parallel_coordinates.png&run_uuid={run_id}" in note  # the pictures, as the UI fetches them
+    assert f"path={quote(card[0], safe='')}&run_uuid={run_id}" in note
+    ranked = [line for line in note.splitlines() if line.startswith("| 1 |")]
+    assert len(ranked) == 1 and best["trial_id"] in ranked[0]  # the best trial heads the table
 
 
 def test_divergence_rules_stop_trials_and_tag_them(tmp_path: Path, home: Path) -> None:
