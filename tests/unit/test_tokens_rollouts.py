@@ -4,10 +4,12 @@ one token and a D that scores a known function of the sequence)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
 from ganforge.modalities.tokens import MODALITY
+from ganforge.modalities.tokens import objective as objective_module
 from ganforge.modalities.tokens.objective import SeqGanObjective
 from ganforge.modalities.tokens.tiny import tiny_tokens
 from ganforge.platform.config import load_job_dict
@@ -30,7 +32,11 @@ class CountingD(nn.Module):
         return (rows == FILL).sum(dim=1).float() - 3
 
 
-def test_batched_rollouts_keep_prefixes_and_average_their_own_completions() -> None:
+@pytest.mark.parametrize("elements", [2**21, 50 * 7])  # all rows at once; chunks of 7 rows
+def test_batched_rollouts_keep_prefixes_and_average_their_own_completions(
+    elements: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(objective_module, "ROLLOUT_ELEMENTS", elements)
     torch.manual_seed(0)
     job = load_job_dict(tiny_tokens("seqgan"))
     data = MODALITY.prepare(job.data)
