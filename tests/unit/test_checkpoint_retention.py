@@ -39,7 +39,7 @@ def _names(root: Path) -> list[str]:
 def test_local_run_keeps_only_the_last_checkpoints_and_the_final_one(tmp_path: Path) -> None:
     # Checkpoints at 5, 10, 15, 20, 25 and the final step 28 (off the checkpoint grid).
     metrics, final = run_local(_job(28), tmp_path)
-    assert _names(tmp_path) == ["checkpoint_0000025", "checkpoint_0000028"]  # no partial copies either
+    assert _names(tmp_path) == ["best", "checkpoint_0000025", "checkpoint_0000028"]  # no partial copies
     assert final == tmp_path / "checkpoint_0000028"
     assert load_state(final)["step"] == 28
     assert metrics["step"] == 28
@@ -47,7 +47,7 @@ def test_local_run_keeps_only_the_last_checkpoints_and_the_final_one(tmp_path: P
 
 def test_keep_one_leaves_exactly_the_final_checkpoint(tmp_path: Path) -> None:
     _, final = run_local(_job(15, **{"train.keep_checkpoints": 1}), tmp_path)
-    assert _names(tmp_path) == ["checkpoint_0000015"]
+    assert _names(tmp_path) == ["best", "checkpoint_0000015"]  # best/: train.keep_best
     assert final == tmp_path / "checkpoint_0000015"
 
 
@@ -59,12 +59,12 @@ def test_default_keeps_three(tmp_path: Path) -> None:
 def test_resume_from_a_pruned_run_reproduces_the_full_run(tmp_path: Path) -> None:
     full = _losses(_job(30), tmp_path / "full")
     _losses(_job(20), tmp_path / "first")  # an interrupted run: stops at step 20
-    assert _names(tmp_path / "first") == ["checkpoint_0000015", "checkpoint_0000020"]
+    assert _names(tmp_path / "first") == ["best", "checkpoint_0000015", "checkpoint_0000020"]
     resumed = _losses(_job(30), tmp_path / "second", resume_from=tmp_path / "first/checkpoint_0000020")
     assert sorted(resumed) == list(range(21, 31))
     for step in range(21, 31):
         assert resumed[step] == full[step], f"step {step}: {resumed[step]} != {full[step]}"
-    assert _names(tmp_path / "second") == ["checkpoint_0000025", "checkpoint_0000030"]
+    assert _names(tmp_path / "second") == ["best", "checkpoint_0000025", "checkpoint_0000030"]
 
 
 def test_resuming_in_the_same_folder_never_deletes_the_folder_it_resumed_from(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_resuming_in_the_same_folder_never_deletes_the_folder_it_resumed_from(tm
     start = tmp_path / "checkpoint_0000010"
     resumed = _losses(_job(25), tmp_path, resume_from=start)
     assert sorted(resumed) == list(range(11, 26))
-    assert _names(tmp_path) == ["checkpoint_0000010", "checkpoint_0000020", "checkpoint_0000025"]
+    assert _names(tmp_path) == ["best", "checkpoint_0000010", "checkpoint_0000020", "checkpoint_0000025"]
 
 
 def test_prune_orders_by_step_and_ignores_other_folders(tmp_path: Path) -> None:
