@@ -32,7 +32,7 @@ class CountingD(nn.Module):
         return (rows == FILL).sum(dim=1).float() - 3
 
 
-@pytest.mark.parametrize("elements", [2**21, 50 * 7])  # all rows at once; chunks of 7 rows
+@pytest.mark.parametrize("elements", [2**21, 50 * 7])  # all rows at once; one block (k n rows) per call
 def test_batched_rollouts_keep_prefixes_and_average_their_own_completions(
     elements: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
