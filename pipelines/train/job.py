@@ -25,7 +25,7 @@ from ganforge.platform.modality import Prepared, get_modality
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.interrupt import SigintWatch
 from ganforge.platform.runners.local import run_local
-from ganforge.platform.runners.loop import SAMPLE_COUNT, _reference_reals
+from ganforge.platform.runners.loop import SAMPLE_COUNT, reference_reals
 from ganforge.platform.settings import JobSettings
 from ganforge.platform.storage import retry
 from ganforge.platform.tracking.model import (
@@ -163,7 +163,7 @@ def version_card(
     try:
         with torch.no_grad():
             fakes = map_batch(lambda t: t.detach().cpu(), generator.eval()(latents))
-        reals = _reference_reals(data.dataset, SAMPLE_COUNT)
+        reals = reference_reals(data.dataset, SAMPLE_COUNT)
         samples = modality.write_samples(fakes, reals, out_dir, data.info)
         image = log_card_image(target, samples)
     finally:

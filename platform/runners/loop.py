@@ -221,7 +221,7 @@ def _inference(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
         module.train(was_training)
 
 
-def _reference_reals(dataset: Dataset, count: int) -> Any:
+def reference_reals(dataset: Dataset, count: int) -> Any:
     """`count` real items (a fixed, seeded choice: a folder sorted by class still shows every
     class), drawn with their own generator so the sampler's random stream is untouched."""
     size = len(dataset)  # type: ignore[arg-type]
@@ -240,7 +240,7 @@ def _write_samples(job: JobConfig, parts: _Parts, fixed_z: torch.Tensor) -> tupl
     out_dir = Path(tempfile.mkdtemp(prefix="ganforge-samples-"))
     with _inference(evaluation_generator(job, parts)) as generator:
         fakes = map_batch(lambda t: t.float().cpu() if t.is_floating_point() else t.cpu(), generator(fixed_z))
-    reals = _reference_reals(parts.sampler.dataset, len(fixed_z))
+    reals = reference_reals(parts.sampler.dataset, len(fixed_z))
     return parts.modality.write_samples(fakes, reals, out_dir, parts.data.info), out_dir
 
 
