@@ -11,27 +11,16 @@ from mlflow.tracking import MlflowClient
 from ganforge.platform.runners import best
 from ganforge.platform.runners.checkpoint import load_state
 from tests.conftest import run_cli, toy_job_file
+from tests.unit.test_best_checkpoint import FIRST_EVALUATION_STAYS_BEST
 
 pytestmark = pytest.mark.integration
 
 
 def test_ray_train_keeps_the_best_checkpoint_out_of_pruning(tmp_path: Path, home: Path) -> None:
-    # G cannot move (lr 1e-12, no BatchNorm, no EMA): every evaluation ties and the first (step 5)
-    # stays best, while CheckpointConfig(num_to_keep=1) leaves only the final checkpoint.
+    # CheckpointConfig(num_to_keep=1) leaves only the final checkpoint; best/ keeps step 5.
     config = toy_job_file(
         tmp_path,
-        {
-            "train.runner": "ray",
-            "train.steps": 20,
-            "train.checkpoint_every": 5,
-            "train.eval_every": 5,
-            "train.keep_checkpoints": 1,
-            "train.sample_every": 0,
-            "gan.g_opt.lr": 1e-12,
-            "gan.ema.enabled": False,
-            "model.g_batch_norm": False,
-            "tracking.register_model": False,
-        },
+        {"train.runner": "ray", **FIRST_EVALUATION_STAYS_BEST},
     )
     result = run_cli("train", str(config), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

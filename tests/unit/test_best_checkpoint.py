@@ -18,6 +18,21 @@ from ganforge.platform.runners import best
 from ganforge.platform.runners.checkpoint import load_state
 from tests.unit.test_config import JOB_FILES
 
+# G cannot move (lr 1e-12, no BatchNorm, no EMA), so every evaluation scores the same and the first
+# (step 5) stays best, while keep_checkpoints = 1 prunes its folder: a toy job that shows the best
+# checkpoint surviving pruning on any runner.
+FIRST_EVALUATION_STAYS_BEST: dict[str, Any] = {
+    "train.steps": 20,
+    "train.checkpoint_every": 5,
+    "train.eval_every": 5,
+    "train.keep_checkpoints": 1,
+    "train.sample_every": 0,
+    "gan.g_opt.lr": 1e-12,
+    "gan.ema.enabled": False,
+    "model.g_batch_norm": False,
+    "tracking.register_model": False,
+}
+
 
 def _job(**extra: Any) -> JobConfig:
     return load_job_dict(apply_overrides(MODALITY.tiny_config(), extra), source="job.yaml")
@@ -64,21 +79,7 @@ def test_improved_follows_the_metric_direction_and_keeps_the_earlier_tie() -> No
 def test_local_run_keeps_and_tags_the_best_checkpoint_after_pruning(home: Path) -> None:
     from ganforge.pipelines.train import train
 
-    # G cannot move (lr 1e-12, no BatchNorm, no EMA), so every evaluation scores the same and the
-    # first (step 5) stays best: its checkpoint folder is pruned (keep 1), its copy in best/ stays.
-    job = _job(
-        **{
-            "train.steps": 20,
-            "train.checkpoint_every": 5,
-            "train.eval_every": 5,
-            "train.keep_checkpoints": 1,
-            "train.sample_every": 0,
-            "gan.g_opt.lr": 1e-12,
-            "gan.ema.enabled": False,
-            "model.g_batch_norm": False,
-            "tracking.register_model": False,
-        }
-    )
+    job = _job(**FIRST_EVALUATION_STAYS_BEST)
     outcome = train(job)
     root = Path(outcome.checkpoint).parent
     assert sorted(p.name for p in root.iterdir()) == ["best", "checkpoint_0000020"]
