@@ -8,8 +8,9 @@
 4. Drives headless Chromium (Debian's `chromium` package) to each page and writes small PNGs to
    docs/images/, which README.md shows under "What you will see".
 
-Needs: `apt-get install chromium`. Costs about 4 CPU-minutes. `--store DIR` keeps (or reuses) the runs,
-so the pictures alone can be taken again with `--store DIR --skip-training`.
+Needs: `apt-get install chromium`. Takes about 7 minutes on 2 cores (6 of them training).
+`--store DIR` keeps (or reuses) the runs, so the pictures alone can be taken again with
+`--store DIR --skip-training` (half a minute).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ OUT = REPO / "docs" / "images"
 GANFORGE = str(Path(sys.executable).with_name("ganforge"))
 ML_VIEW = "workflowType=machine_learning"  # MLflow 3 opens on GenAI's layout without it
 WINDOW = 1600  # the browser's width; MLflow's assistant panel takes the right ASSISTANT pixels of it
-ASSISTANT = 340  # cut off: it opens by itself on a local server and says nothing about the runs
+ASSISTANT = 415  # cut off: it opens by itself on a local server and says nothing about the runs
 WIDTH = 1000  # pixels of the saved PNG (the window less the panel, shrunk)
 
 
@@ -122,8 +123,8 @@ def pages(shown: Shown) -> list[Page]:
         ),
         Page(
             "charts",
-            "A run's charts: losses every few steps and quality (modes, reverse KL) at every evaluation.",
-            f"/experiments/{runs_exp}/runs/{toy_run}/model-metrics?{ML_VIEW}",
+            "The runs' charts, overlaid: the newest samples on top, then every metric over the steps.",
+            f"/experiments/{runs_exp}/runs?{ML_VIEW}&compareRunsMode=CHART",  # the runs' charts, overlaid
             (
                 _api("runs/get", run_id=toy_run),
                 _api("metrics/get-history", run_id=toy_run, metric_key="modes"),
@@ -157,8 +158,8 @@ def pages(shown: Shown) -> list[Page]:
         found.append(
             Page(
                 "sweep",
-                "A sweep's parent run: trial values against the metric, the best trial's samples, the table.",
-                f"/experiments/{sweep_exp}/runs/{sweep_run}?{ML_VIEW}",
+                "A sweep's parent run: trial values against the metric, best_trial/ and summary.html beside.",
+                f"/experiments/{sweep_exp}/runs/{sweep_run}/artifacts/parallel_coordinates.png?{ML_VIEW}",
                 (
                     _api("runs/get", run_id=sweep_run),
                     "get-artifact?" + urlencode({"path": "parallel_coordinates.png", "run_uuid": sweep_run}),
