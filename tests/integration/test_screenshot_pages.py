@@ -31,15 +31,15 @@ def _script() -> ModuleType:
     return module
 
 
-def _store_like_the_script(client: MlflowClient) -> None:
+def _store_like_the_script(client: MlflowClient, artifacts: Path) -> None:
     """What find_shown looks for: toy runs with a `modes` history, an image run with an image and
     a @champion version, a sweep's parent run with its picture."""
     picture = Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8))
-    toy = client.create_experiment("toy-ring8")
+    toy = client.create_experiment("toy-ring8", artifact_location=(artifacts / "toy").as_uri())
     for seed in (1, 2):
         run = client.create_run(toy, tags={"mlflow.runName": f"toy-ring8 seed={seed}"}).info.run_id
         client.log_batch(run, metrics=[Metric("modes", m, 0, step) for step, m in ((300, 5), (600, 8))])
-    image = client.create_experiment("image-digits")
+    image = client.create_experiment("image-digits", artifact_location=(artifacts / "image").as_uri())
     run = client.create_run(image).info.run_id
     client.log_image(run, picture, key="samples", step=300)
     client.create_registered_model("image-digits-dcgan")
@@ -53,7 +53,7 @@ def test_every_page_the_script_takes_answers(tmp_path: Path) -> None:
     take = _script()
     backend = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=backend)
-    _store_like_the_script(client)
+    _store_like_the_script(client, tmp_path / "artifacts")
     shown = take.find_shown(client)
     shown_pages = take.pages(shown)
     assert [p.name for p in shown_pages] == ["runs", "charts", "samples", "version", "sweep"]
