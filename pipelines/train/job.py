@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from mlflow.tracking import MlflowClient
 
-from ganforge.pipelines.train.handoff import fetch_handoff, log_handoff
+from ganforge.pipelines.train.handoff import fetch_handoff, log_handoff, registered_start
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.cluster.resources import ResourceRequest, require_resources
 from ganforge.platform.config.schema import JobConfig
@@ -221,7 +221,8 @@ def _train(
 ) -> TrainOutcome:
     if job.tracking.enabled:  # first: an unreachable server is reported within seconds
         check_reachable(tracking_uri(job.tracking, create=False))
-    fetch_handoff(job, tracking_uri(job.tracking))  # a registered start's weights and optimizer states
+    if registered_start(job) is not None:  # only then: resolving a local store creates it
+        fetch_handoff(job, tracking_uri(job.tracking))  # its weights and optimizer states
     data = inspect_data(job)
     if job.train.runner == "ray" or job.train.workers > 1:
         # Before any MLflow run (and before a metric model is trained): a job the cluster can never
