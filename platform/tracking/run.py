@@ -15,6 +15,9 @@ from mlflow.tracking import MlflowClient
 
 from ganforge.platform.config.loading import flatten_values
 from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.modality.registry import get_modality
+from ganforge.platform.runners.best import BEST_METRIC_TAG_PREFIX, BEST_STEP_TAG
+from ganforge.platform.tracking.runs_view import RunsView, safely, update_view
 from ganforge.platform.tracking.store import ensure_experiment, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
@@ -52,6 +55,16 @@ def run_name(job: JobConfig, changes: Mapping[str, Any]) -> str:
 def changed_tags(changes: Mapping[str, Any]) -> dict[str, str]:
     """One tag per changed key (`ganforge.set.gan.loss`): columns a user can add to the runs list."""
     return {f"{CHANGED_TAG}{key}": _short(value) for key, value in changes.items()}
+
+
+def runs_view(job: JobConfig, changes: Mapping[str, Any]) -> RunsView:
+    """The experiment's saved view as this job sees it: its ranking metric (best first) and its
+    modality's other metrics, the best step and what this run changed as columns."""
+    modality = get_modality(job.modality)
+    ranking = modality.ranking_spec(job.data, job.train.best_metric)
+    others = tuple(spec.name for spec in modality.metric_specs(job.data) if spec.name != ranking.name)
+    best = (BEST_STEP_TAG, f"{BEST_METRIC_TAG_PREFIX}{ranking.name}")
+    return RunsView(ranking.name, ranking.higher_is_better, others, (*best, *changed_tags(changes)))
 
 
 def _short(value: Any) -> str:
@@ -188,6 +201,7 @@ def start_run(
     client = MlflowClient(tracking_uri=uri)
     experiment_id = ensure_experiment(client, uri, job.tracking)
     changes = changes or {}
+    safely("update the experiment's saved view", update_view, client, experiment_id, runs_view(job, changes))
     tags = {
         "mlflow.runName": run_name(job, changes),
         **changed_tags(changes),

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from ganforge.platform.config.schema import TrackingConfig
 from ganforge.platform.errors import TrackingError
 from ganforge.platform.home import ganforge_home
+from ganforge.platform.tracking.runs_view import VIEW_QUERY
 
 
 def _local_paths() -> tuple[Path, str, str]:
@@ -127,25 +128,41 @@ def ensure_experiment(client: MlflowClient, uri: str, cfg: TrackingConfig) -> st
         return experiment.experiment_id
 
 
-def ui_page(base: str, experiment_id: str | None = None, run_id: str | None = None) -> str:
+def ui_page(
+    base: str, experiment_id: str | None = None, run_id: str | None = None, ranked: bool = False
+) -> str:
     """The MLflow UI page of a run (or an experiment, or the experiment list) in its model-training
     view: MLflow 3 opens its GenAI view (traces, token usage) unless the URL or the experiment's
-    kind says otherwise."""
+    kind says otherwise. `ranked`: the experiment's runs in ganforge's saved view (runs_view.py:
+    best run first, the metrics as columns, the quality curves in its charts)."""
     path = "#/experiments"
+    query = ML_VIEW
     if experiment_id is not None:
         path += f"/{experiment_id}" + (f"/runs/{run_id}" if run_id else "")
-    return f"{base.rstrip('/')}/{path}?{ML_VIEW}"
+        if ranked and run_id is None:
+            path, query = f"{path}/runs", f"{query}&{VIEW_QUERY}"
+    return f"{base.rstrip('/')}/{path}?{query}"
 
 
 def ui_command(uri: str, run_id: str | None = None) -> str:
-    """The command that opens the MLflow UI on `uri`, at `run_id`'s page when given."""
+    """The command that opens the MLflow UI on `uri`, at `run_id`'s page and its experiment's
+    ranked runs when given."""
     experiment_id = _experiment_of(uri, run_id)
     if uri.startswith("sqlite:///"):
-        page = ui_page("http://127.0.0.1:5000", experiment_id, run_id)
-        return f"mlflow ui --backend-store-uri {uri} --port 5000   # then open {page}"
+        pages = _pages("http://127.0.0.1:5000", experiment_id, run_id)
+        return f"mlflow ui --backend-store-uri {uri} --port 5000   # then open {pages}"
     if uri.startswith(("http://", "https://")):
-        return f"open {ui_page(uri, experiment_id, run_id)}"
+        return f"open {_pages(uri, experiment_id, run_id)}"
     return f"mlflow ui --backend-store-uri {uri}"
+
+
+def _pages(base: str, experiment_id: str | None, run_id: str | None) -> str:
+    page = ui_page(base, experiment_id, run_id)
+    if experiment_id is None or run_id is None:
+        return page
+    return (
+        f"{page} (the run) or {ui_page(base, experiment_id, ranked=True)} (its experiment's runs, best first)"
+    )
 
 
 def _experiment_of(uri: str, run_id: str | None) -> str | None:

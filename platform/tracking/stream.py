@@ -17,6 +17,7 @@ from PIL import Image
 
 from ganforge.platform.modality.contract import SampleArtifacts
 from ganforge.platform.storage import retry
+from ganforge.platform.tracking.runs_view import add_images, safely
 
 log = logging.getLogger("ganforge.storage")
 
@@ -87,6 +88,7 @@ class MetricStream:
         self._store_down = False  # the last upload failed for good (touched by the samples thread)
         self._closing = False
         self._cancelled = False
+        self._viewed_images = False  # the experiment's saved view shows this run's image keys
 
     @property
     def failed_uploads(self) -> tuple[str, ...]:
@@ -152,6 +154,10 @@ class MetricStream:
                 what = f"upload samples of step {step} ({name})"
                 retry(self._unless_cancelled(call), what, attempts=attempts, deadline_s=remaining)
             self._store_down = False
+            if samples.images and not self._viewed_images:  # once: the keys are the same every step
+                self._viewed_images = True
+                keys = sorted(samples.images)
+                safely("add image keys to the saved view", add_images, self._client, self.target.run_id, keys)
         except _Cancelled:
             pass  # the run is failing or interrupted: nothing to report
         except Exception as error:  # noqa: BLE001 - a sample upload must not fail the run

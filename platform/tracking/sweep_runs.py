@@ -15,7 +15,9 @@ from ganforge.platform.tracking.run import (
     flatten,
     provenance_tags,
     run_name,
+    runs_view,
 )
+from ganforge.platform.tracking.runs_view import safely, update_view
 from ganforge.platform.tracking.store import ensure_experiment, tracking_uri
 from ganforge.platform.tracking.stream import TrackingTarget
 
@@ -67,6 +69,8 @@ def open_trial_run(
         "ganforge.runner": "tune",
         "ganforge.status": "running",
     }
+    view = runs_view(job, params)
+    safely("update the experiment's saved view", update_view, client, sweep["experiment_id"], view)
     run = client.create_run(sweep["experiment_id"], tags=tags)
     flat = flatten(job.to_dict())
     logged = [Param(k, v[:MAX_PARAM_LENGTH]) for k, v in flat.items()]
