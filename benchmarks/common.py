@@ -41,6 +41,13 @@ def command_line() -> str:
     return "python " + " ".join(["benchmarks/" + Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
+def device_name(device: str) -> str:
+    """The accelerator's name for a results title ("NVIDIA H200"), or the device as given."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return device
+
+
 def write_section(title: str, body: str) -> None:
     """Replaces (or appends) the `## title` section of RESULTS.md."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
@@ -65,6 +72,7 @@ def reference_parser(description: str, modality: str) -> argparse.ArgumentParser
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--out", type=Path, required=True, help="folder for generator.pt and run.json")
     return parser
 

@@ -2,6 +2,7 @@
 
 python benchmarks/image_vs_reference.py [--sets digits shapes] [--ganforge-config PATH ...]
     [--seeds 3] [--minutes 10] [--width 32] [--set KEY=VALUE ...] [--smoke] [--no-write]
+    [--device cuda] [--workers 2] [--seeds-together]
 
 For each set and seed, two processes start together, one core each (OMP_NUM_THREADS=1, one torch
 thread): ganforge's shipped config (ganforge_timed.py: the platform's training loop, in-process)
@@ -16,6 +17,11 @@ classifier puts in each class (min share / expected share, and how many classes 
 their share). ganforge is scored with its EMA generator when the config has EMA on (the raw G is
 scored too, one row more); the reference with its G as the example samples it (train-mode BatchNorm).
 An 8x8 grid of the first 64 scored samples per side and seed goes to benchmarks/samples/.
+
+On a GPU (`--device cuda`) both sides train there (ganforge with `--workers` data-parallel
+workers, the reference as the example's `--cuda`); `--seeds-together` starts every seed's pair at
+once (the GPU is shared by all of them, each side as loaded as the other), and the section's
+title names the device.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from common import command_line, write_section
+from common import command_line, device_name, write_section
 from reference_dcgan import DEFAULT_WIDTH, Generator, sample
 from side_by_side import (
     LATENT_SEED,
@@ -71,14 +77,27 @@ PLACES = {"steps": 0, "s_per_step": 3, "fid": 2, "kid": 2, "classes_third": 1}
 # ---- one pair: both sides at once, one core each -------------------------------------------------
 
 
-def run_image_pair(entry: Entry, seed: int, minutes: float, width: int, tmp: Path) -> dict[str, Path]:
-    """Starts ganforge and the reference together and waits for both; returns their out folders."""
-    reference = [sys.executable, str(HERE / "reference_dcgan.py"), *side_args(entry, seed, minutes)]
-    commands = {
-        "ganforge": ganforge_command(entry, seed, minutes),
-        "reference": [*reference, "--width", str(width)],
+def image_pair_commands(entry: Entry, seed: int, args: argparse.Namespace) -> dict[str, list[str]]:
+    """ganforge's and the reference's command for one seed."""
+    device = ["--device", args.device]
+    reference = [sys.executable, str(HERE / "reference_dcgan.py"), *side_args(entry, seed, args.minutes)]
+    return {
+        "ganforge": [*ganforge_command(entry, seed, args.minutes), *device, "--workers", str(args.workers)],
+        "reference": [*reference, *device, "--width", str(args.width)],
     }
-    return run_pair(commands, seed, minutes, tmp)
+
+
+def run_seeds(
+    entry: Entry, seeds: list[int], args: argparse.Namespace, tmp: Path
+) -> dict[int, dict[str, Path]]:
+    """Starts the pairs of `seeds` together and waits for all; returns each seed's out folders."""
+    commands = {
+        f"{side}-seed{seed}": command
+        for seed in seeds
+        for side, command in image_pair_commands(entry, seed, args).items()
+    }
+    outs = run_pair(commands, seeds[0], args.minutes, tmp)
+    return {seed: {side: outs[f"{side}-seed{seed}"] for side in ("ganforge", "reference")} for seed in seeds}
 
 
 # ---- scoring ---------------------------------------------------------------------------------------
@@ -149,6 +168,13 @@ def body(entries: list[Entry], args: argparse.Namespace) -> str:
         "min class share: the rarest class under the metric classifier, as a fraction of its share "
         "in a balanced set. Grids: `benchmarks/samples/vs-reference_*.png`."
     )
+    if args.device != "cpu":
+        together = "all seeds' pairs at once" if args.seeds_together else "pairs one after another"
+        head += (
+            f" **On {device_name(args.device)}**: both sides train on the GPU (ganforge with "
+            f"{args.workers} data-parallel worker(s), torch.distributed; the reference as the example's "
+            f"--cuda), {together}, sharing the one GPU."
+        )
     return head + "\n\n" + "\n\n".join(table(entry) for entry in entries)
 
 
@@ -169,6 +195,9 @@ def main() -> None:
     parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
     parser.add_argument("--smoke", action="store_true", help="0.3 min, 1 seed, digits; no RESULTS.md")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--device", default="cpu", help="where both sides train: cpu or cuda")
+    parser.add_argument("--workers", type=int, default=1, help="ganforge's data-parallel workers")
+    parser.add_argument("--seeds-together", action="store_true", help="all seeds' pairs at once (GPU)")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE, no_write=True)
@@ -176,17 +205,19 @@ def main() -> None:
             args.samples_dir = Path(tempfile.gettempdir()) / "ganforge-vs-reference-smoke"
     configs = args.ganforge_config or [SETS[name] for name in args.sets]
     entries = [prepare_entry(config, args.overrides) for config in configs]  # the ruler first, then the pairs
+    batches = [list(range(args.seeds))] if args.seeds_together else [[seed] for seed in range(args.seeds)]
     for entry in entries:
-        for seed in range(args.seeds):
-            print(f"{entry.label}, seed {seed}: both sides for {args.minutes:g} min", flush=True)
+        for seeds in batches:
+            print(f"{entry.label}, seeds {seeds}: both sides for {args.minutes:g} min", flush=True)
             with tempfile.TemporaryDirectory(prefix="ganforge-vs-reference-") as tmp:
-                outs = run_image_pair(entry, seed, args.minutes, args.width, Path(tmp))
-                score_pair(entry, outs, seed, args.width, args.samples_dir)
+                for seed, outs in run_seeds(entry, seeds, args, Path(tmp)).items():
+                    score_pair(entry, outs, seed, args.width, args.samples_dir)
     text = body(entries, args)
     print(text)
     if not args.no_write:
         title = " + ".join(entry.label for entry in entries)
-        write_section(f"Image vs the PyTorch DCGAN example: {title} (issue 15)", text)
+        where = "" if args.device == "cpu" else f", on {device_name(args.device)}"
+        write_section(f"Image vs the PyTorch DCGAN example: {title}{where} (issue 15)", text)
 
 
 if __name__ == "__main__":

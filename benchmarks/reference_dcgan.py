@@ -29,7 +29,7 @@ Adapted (and nothing else):
   sample files (the harness scores and draws the final G).
 
 python benchmarks/reference_dcgan.py --config configs/image/digits_dcgan.yaml --seed 0 \
-    --minutes 10 --out /tmp/reference [--width 32] [--set KEY=VALUE ...]
+    --minutes 10 --out /tmp/reference [--width 32] [--device cuda] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -118,16 +118,22 @@ class Discriminator(nn.Module):
 
 
 def train(
-    x: torch.Tensor, seconds: float, seed: int, width: int = DEFAULT_WIDTH, start: float | None = None
+    x: torch.Tensor,
+    seconds: float,
+    seed: int,
+    width: int = DEFAULT_WIDTH,
+    start: float | None = None,
+    device: str = "cpu",
 ) -> tuple[Generator, dict[str, float]]:
     """The example's training loop on images `x` (NCHW in [-1, 1]) until `seconds` have passed
-    since `start` (default: now); returns G and what the run did."""
+    since `start` (default: now), on `device` (the example's `--cuda`); returns G (on the CPU)
+    and what the run did."""
     start = time.perf_counter() if start is None else start
     random.seed(seed)
     torch.manual_seed(seed)
     size, nc = x.shape[-1], x.shape[1]
     dataloader = DataLoader(TensorDataset(x), batch_size=BATCH_SIZE, shuffle=True)
-    netG, netD = Generator(size, nc, width), Discriminator(size, nc, width)
+    netG, netD = Generator(size, nc, width).to(device), Discriminator(size, nc, width).to(device)
     netG.apply(weights_init)
     netD.apply(weights_init)
     criterion = nn.BCELoss()
@@ -136,16 +142,17 @@ def train(
     deadline, steps, epoch = start + seconds, 0, 0
     stats: dict[str, float] = {}
     while time.perf_counter() < deadline:
-        for (real,) in dataloader:
+        for (real_cpu,) in dataloader:
+            real = real_cpu.to(device)
             # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
             netD.zero_grad()
             batch_size = real.size(0)
-            label = torch.full((batch_size,), REAL_LABEL, dtype=real.dtype)
+            label = torch.full((batch_size,), REAL_LABEL, dtype=real.dtype, device=device)
             output = netD(real)
             errD_real = criterion(output, label)
             errD_real.backward()
             D_x = output.mean().item()
-            noise = torch.randn(batch_size, NZ, 1, 1)
+            noise = torch.randn(batch_size, NZ, 1, 1, device=device)
             fake = netG(noise)
             label.fill_(FAKE_LABEL)
             output = netD(fake.detach())
@@ -175,7 +182,7 @@ def train(
             if time.perf_counter() >= deadline:
                 break
         epoch += 1
-    return netG, {"steps": steps, "seconds": time.perf_counter() - start, "epochs": epoch, **stats}
+    return netG.cpu(), {"steps": steps, "seconds": time.perf_counter() - start, "epochs": epoch, **stats}
 
 
 @torch.no_grad()
@@ -195,8 +202,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="ngf = ndf (published: 64)")
     args = parser.parse_args()
     data, x, start = reference_data(args, "image")
-    netG, stats = train(x, args.minutes * 60, args.seed, args.width, start)
-    save_reference(args.out, netG, data, {**stats, "width": args.width})
+    netG, stats = train(x, args.minutes * 60, args.seed, args.width, start, args.device)
+    save_reference(args.out, netG, data, {**stats, "width": args.width, "device": args.device})
 
 
 if __name__ == "__main__":

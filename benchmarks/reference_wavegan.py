@@ -244,6 +244,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=DEFAULT_DIM, help="model size d (published: 64)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="published: 64")
     args = parser.parse_args()
+    if args.device != "cpu":
+        parser.error("--device: this reference runs on the CPU only (its GPU path is not written)")
     data, x, start = reference_data(args, "audio")
     netG, stats = train(x, args.minutes * 60, args.seed, args.dim, args.batch_size, start)
     sizes = {"window": x.shape[-1], "sample_rate": data.info["sample_rate"], "dim": args.dim}
