@@ -1,14 +1,14 @@
 """The GPU checks of issues 15 and 16, as one script for a lent GPU machine.
 
 python benchmarks/gpu_check.py --out DIR [--audio-minutes 2] [--pace-minutes 0.75]
-    [--image-minutes 1] [--smoke]
+    [--image-minutes 1] [--precision bf16] [--skip audio|image] [--smoke]
 
 1. Audio (issue 16): configs/audio/wavegan_sc09.yaml, the published WaveGAN (16 kHz, 16,384
    samples, d 64, WGAN-GP, batch 64), trained by the platform's loop (ganforge_timed.py) on the
-   GPU: bf16 with 1 worker for `--audio-minutes` (its generator is scored: classifier IS, IS ratio,
-   FID, which digits come out), then bf16 with 2 workers and fp32 with 1 worker for
-   `--pace-minutes` each, for their pace (G steps/s; 2 workers on one GPU share it, so their figure
-   is the cost of data parallelism there, not a speed-up). The data is the built-in set at 100
+   GPU: `--precision` (bf16) with 1 worker for `--audio-minutes` (its generator is scored: classifier
+   IS, IS ratio, FID, which digits come out), then that precision with 2 workers and the other
+   (fp32) with 1 worker for `--pace-minutes` each, for their pace (G steps/s; 2 workers on one
+   GPU share it, so their figure is the cost of data parallelism there, not a speed-up). The data is the built-in set at 100
    utterances per digit (`data.per_digit=100`): the GPU machine has no espeak-ng, so the set is
    carried there from GANFORGE_HOME's cache.
 2. Image (issue 15): image_vs_reference.py on digits and shapes at the published DCGAN width 64
@@ -141,11 +141,16 @@ def audio_check(args: argparse.Namespace, tmp: Path, samples: Path) -> dict[str,
 
     audio_set = AUDIO_SET + (SMOKE_AUDIO if args.smoke else [])
     entry = prepare_entry(AUDIO_CONFIG, audio_set, "audio")
+    main_run, other = f"{args.precision}, 1 worker", "fp32" if args.precision == "bf16" else "bf16"
+    main_set, other_set = (
+        [*audio_set, f"gan.precision={args.precision}"],
+        [*audio_set, f"gan.precision={other}"],
+    )
     runs = {
-        "bf16, 1 worker": _timed(args, [*audio_set, "gan.precision=bf16"], args.audio_minutes, 1, tmp / "a1"),
-        "bf16, 2 workers": _timed(args, [*audio_set, "gan.precision=bf16"], args.pace_minutes, 2, tmp / "a2"),
-        "fp32, 1 worker": _timed(args, audio_set, args.pace_minutes, 1, tmp / "a3"),
-    }  # fmt: skip
+        main_run: _timed(args, main_set, args.audio_minutes, 1, tmp / "a1"),
+        f"{args.precision}, 2 workers": _timed(args, main_set, args.pace_minutes, 2, tmp / "a2"),
+        f"{other}, 1 worker": _timed(args, other_set, args.pace_minutes, 1, tmp / "a3"),
+    }
     net = ganforge_generators(entry, tmp / "a1")["ganforge"].to(args.device)
     n = len(entry.half_a)
     z = get_modality("audio").sample_latents(
@@ -154,17 +159,18 @@ def audio_check(args: argparse.Namespace, tmp: Path, samples: Path) -> dict[str,
     with torch.no_grad():  # on the GPU: 16,384-sample clips at d 64 are slow to draw on a CPU
         fakes = torch.cat([net(chunk.to(args.device)).float().cpu() for chunk in z.split(100)])
     probs = class_probs(entry, fakes)
-    scored = score(entry, fakes, runs["bf16, 1 worker"], probs)
-    write_strip(entry, fakes, probs, samples / "audio_wavegan_sc09_bf16.png")
-    heard = heard_table("ganforge, bf16, 1 worker", heard_counts(probs), entry.data.info["class_names"])
-    return {"runs": runs, "score": scored, "heard": heard}
+    scored = score(entry, fakes, runs[main_run], probs)
+    write_strip(entry, fakes, probs, samples / f"audio_wavegan_sc09_{args.precision}.png")
+    heard = heard_table(f"ganforge, {main_run}", heard_counts(probs), entry.data.info["class_names"])
+    return {"runs": runs, "main": main_run, "score": scored, "heard": heard}
 
 
 def audio_section(result: dict[str, Any], args: argparse.Namespace) -> str:
     runs, s = result["runs"], result["score"]
-    base = runs["bf16, 1 worker"]["steps_per_s_last"]
+    main_run = result["main"]
+    base = runs[main_run]["steps_per_s_last"]
     lines = [
-        "| run | G steps | seconds | G steps/s, whole run | G steps/s, last 20 steps | vs bf16, 1 worker |",
+        f"| run | G steps | seconds | G steps/s, whole run | G steps/s, last 20 steps | vs {main_run} |",
         "|---|---|---|---|---|---|",
         *(
             f"| {name} | {r['steps']} | {r['seconds']:.0f} | {r['steps_per_s']:.2f} | "
@@ -173,7 +179,7 @@ def audio_section(result: dict[str, Any], args: argparse.Namespace) -> str:
         ),
     ]
     quality = (
-        f"After {args.audio_minutes:g} min (bf16, 1 worker, {runs['bf16, 1 worker']['steps']} G steps): "
+        f"After {args.audio_minutes:g} min ({main_run}, {runs[main_run]['steps']} G steps): "
         "classifier IS "
         f"{s['inception_score']:.2f} against real half A's {s['inception_score_real']:.2f}, "
         f"**IS ratio {s['is_ratio']:.3f}** (anchors: WaveGAN 0.53, DiffWave 0.63 of the real score), FID "
@@ -214,6 +220,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], choices=["audio", "image"])
     parser.add_argument("--smoke", action="store_true", help="tiny budgets, 1 seed")
+    parser.add_argument(
+        "--precision", choices=["bf16", "fp32"], default="bf16", help="the scored audio run's"
+    )
     parser.add_argument("--device", default="cuda", help="cuda; cpu only to try the script out")
     args = parser.parse_args()
     if args.smoke:
