@@ -8,9 +8,9 @@ python benchmarks/gpu_check.py --out DIR [--audio-minutes 2] [--pace-minutes 0.7
    GPU: `--precision` (bf16) with 1 worker for `--audio-minutes` (its generator is scored: classifier
    IS, IS ratio, FID, which digits come out), then that precision with 2 workers and the other
    (fp32) with 1 worker for `--pace-minutes` each, for their pace (G steps/s; 2 workers on one
-   GPU share it, so their figure is the cost of data parallelism there, not a speed-up). The data is the built-in set at 100
-   utterances per digit (`data.per_digit=100`): the GPU machine has no espeak-ng, so the set is
-   carried there from GANFORGE_HOME's cache.
+   GPU share it, so their figure is the cost of data parallelism there, not a speed-up). The data
+   is the built-in set at 100 utterances per digit (`data.per_digit=100`): the GPU machine has no
+   espeak-ng, so the set is carried there from GANFORGE_HOME's cache.
 2. Image (issue 15): image_vs_reference.py on digits and shapes at the published DCGAN width 64
    (both sides: the reference's ngf = ndf, ganforge's g_channels = d_channels), ganforge with 2
    data-parallel workers, 3 seeds, all pairs at once on the GPU, `--image-minutes` each.
