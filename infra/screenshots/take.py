@@ -6,7 +6,9 @@
 2. Starts `mlflow server` on a free loopback port over that store.
 3. Checks that every page's REST calls answer (the same check as tests/integration/test_screenshot_pages.py).
 4. Drives headless Chromium (Debian's `chromium` package) to each page and writes small PNGs to
-   docs/images/, which README.md shows under "What you will see".
+   docs/images/, which README.md shows under "What you will see". The runs list and the charts
+   open ganforge's saved view (platform/tracking/runs_view.py): best run first with the metrics
+   as columns; the newest samples, then the quality curves.
 
 Needs: `apt-get install chromium`. Takes about 7 minutes on 2 cores (6 of them training).
 `--store DIR` keeps (or reuses) the runs, so the pictures alone can be taken again with
@@ -37,6 +39,7 @@ from PIL import Image
 
 from ganforge.platform.config import apply_overrides
 from ganforge.platform.config.loading import read_yaml
+from ganforge.platform.tracking.runs_view import VIEW_QUERY, VIEW_TAG
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "docs" / "images"
@@ -84,6 +87,8 @@ class Page:
     fragment: str
     api: tuple[str, ...]
     height: int = 800
+    needs: str = ""
+    """text the first REST call's answer must hold (the saved view the page opens)"""
 
     def url(self, base: str) -> str:
         return f"{base.rstrip('/')}/#{self.fragment}"
@@ -116,20 +121,23 @@ def pages(shown: Shown) -> list[Page]:
     found = [
         Page(
             "runs",
-            "The runs list: each run named by what tells it from its siblings.",
-            f"/experiments/{runs_exp}/runs?{ML_VIEW}",
+            "The runs list in ganforge's saved view: best quality first, the metrics as columns.",
+            f"/experiments/{runs_exp}/runs?{ML_VIEW}&{VIEW_QUERY}",
             (_api("experiments/get", experiment_id=runs_exp),),
             height=560,
+            needs=VIEW_TAG,
         ),
         Page(
             "charts",
-            "The runs' charts, overlaid: the newest samples on top, then every metric over the steps.",
-            f"/experiments/{runs_exp}/runs?{ML_VIEW}&compareRunsMode=CHART",  # the runs' charts, overlaid
+            "The runs' charts, overlaid: the newest samples on top, then the quality curves.",
+            f"/experiments/{runs_exp}/runs?{ML_VIEW}&{VIEW_QUERY}&compareRunsMode=CHART",
             (
+                _api("experiments/get", experiment_id=runs_exp),
                 _api("runs/get", run_id=toy_run),
-                _api("metrics/get-history", run_id=toy_run, metric_key="modes"),
+                _api("metrics/get-history", run_id=toy_run, metric_key="quality"),
             ),
-            height=900,
+            height=1150,
+            needs=VIEW_TAG,
         ),
         Page(
             "samples",
@@ -171,12 +179,15 @@ def pages(shown: Shown) -> list[Page]:
 
 
 def check_pages(base: str, shown_pages: Sequence[Page], timeout_s: float = 30) -> None:
-    """Raises RuntimeError naming the first page whose UI or REST call does not answer 200."""
+    """Raises RuntimeError naming the first page whose UI or REST call does not answer 200, or
+    whose first REST answer lacks what the page `needs`."""
     for page in shown_pages:
         for path in ("", *page.api):
             response = requests.get(f"{base.rstrip('/')}/{path}", timeout=timeout_s)
             if response.status_code != 200:
                 raise RuntimeError(f"page {page.name}: GET /{path} answered {response.status_code}")
+            if page.needs and path == page.api[0] and page.needs not in response.text:
+                raise RuntimeError(f"page {page.name}: GET /{path} lacks {page.needs}")
 
 
 def free_port() -> int:

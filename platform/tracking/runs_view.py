@@ -93,6 +93,9 @@ class RunsView:
             "orderByAsc": not self.higher_is_better,  # best first
             "searchFilter": "",
             "selectedColumns": self.columns(),
+            # The table's own column ids: the ranking metric leads the metrics, before the tags
+            # and the registered model (the run name and creation time stay pinned on the left).
+            "columnOrder": ["duration", *self.columns()[1:], self.columns()[0]],
             "compareRunCharts": charts,
             "compareRunSections": sections,
             "isAccordionReordered": True,  # keep the sections in this order
@@ -127,11 +130,8 @@ class RunsView:
 
 def read_view(experiment_tags: dict[str, str]) -> RunsView | None:
     """The `ganforge` view an experiment holds, or None (none yet, or not one ganforge wrote)."""
+    own = _stored_state(experiment_tags).get(_OWN_KEY)
     try:
-        state = json.loads(experiment_tags[VIEW_TAG])["state"]
-        if state.startswith("deflate;"):
-            state = zlib.decompress(base64.b64decode(state.removeprefix("deflate;"))).decode()
-        own = json.loads(state)[_OWN_KEY]
         return RunsView(
             ranking=own["ranking"],
             higher_is_better=bool(own["higher_is_better"]),
@@ -140,21 +140,32 @@ def read_view(experiment_tags: dict[str, str]) -> RunsView | None:
             images=tuple(own["images"]),
             created_ms=int(own["created_ms"]),
         )
-    except (KeyError, TypeError, ValueError, AttributeError, zlib.error):
+    except (KeyError, TypeError, ValueError):
         return None
+
+
+def _stored_state(experiment_tags: dict[str, str]) -> dict[str, Any]:
+    """The state of the `ganforge` view as stored ({} when there is none, or it is unreadable)."""
+    try:
+        state = json.loads(experiment_tags[VIEW_TAG])["state"]
+        if state.startswith("deflate;"):
+            state = zlib.decompress(base64.b64decode(state.removeprefix("deflate;"))).decode()
+        found = json.loads(state)
+    except (KeyError, TypeError, ValueError, AttributeError, zlib.error):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def update_view(client: MlflowClient, experiment_id: str, view: RunsView) -> None:
     """Writes `view`, merged with the one the experiment holds, and MLflow's primary-metric tags;
-    writes nothing when they already say so."""
+    writes nothing when they already say so (a view written by an older ganforge is rewritten)."""
     tags = client.get_experiment(experiment_id).tags
-    older = read_view(tags)
-    merged = view.merged(older)
+    merged = view.merged(read_view(tags))
     wanted = {PRIMARY_METRIC_TAG: view.ranking, PRIMARY_GREATER_TAG: str(view.higher_is_better)}
     for key, value in wanted.items():
         if tags.get(key) != value:
             client.set_experiment_tag(experiment_id, key, value)
-    if merged != older:
+    if merged.state() != _stored_state(tags):
         client.set_experiment_tag(experiment_id, VIEW_TAG, merged.tag_value())
 
 

@@ -17,6 +17,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
+from ganforge.platform.tracking.runs_view import RunsView, update_view
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -32,13 +33,15 @@ def _script() -> ModuleType:
 
 
 def _store_like_the_script(client: MlflowClient, artifacts: Path) -> None:
-    """What find_shown looks for: toy runs with a `modes` history, an image run with an image and
-    a @champion version, a sweep's parent run with its picture."""
+    """What find_shown looks for: toy runs with a `quality` history in an experiment with ganforge's
+    saved view, an image run with an image and a @champion version, a sweep's parent run with its
+    picture."""
     picture = Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8))
     toy = client.create_experiment("toy-ring8", artifact_location=(artifacts / "toy").as_uri())
+    update_view(client, toy, RunsView("quality", True, ("modes",)))
     for seed in (1, 2):
         run = client.create_run(toy, tags={"mlflow.runName": f"toy-ring8 seed={seed}"}).info.run_id
-        client.log_batch(run, metrics=[Metric("modes", m, 0, step) for step, m in ((300, 5), (600, 8))])
+        client.log_batch(run, metrics=[Metric("quality", q, 0, step) for step, q in ((300, 0.5), (600, 0.8))])
     image = client.create_experiment("image-digits", artifact_location=(artifacts / "image").as_uri())
     run = client.create_run(image).info.run_id
     client.log_image(run, picture, key="samples", step=300)
@@ -58,6 +61,7 @@ def test_every_page_the_script_takes_answers(tmp_path: Path) -> None:
     shown_pages = take.pages(shown)
     assert [p.name for p in shown_pages] == ["runs", "charts", "samples", "version", "sweep"]
     assert all("workflowType=machine_learning" in p.fragment for p in shown_pages)  # not GenAI's view
+    assert all("viewStateShareKey=ganforge" in p.fragment for p in shown_pages[:2])  # ganforge's view
 
     with take.mlflow_server(backend, tmp_path / "served", tmp_path / "server.log") as base:
         take.check_pages(base, shown_pages)  # raises, naming the page, on anything but 200
@@ -68,3 +72,6 @@ def test_every_page_the_script_takes_answers(tmp_path: Path) -> None:
         missing = take.Page("missing", "", "/", (take._api("runs/get", run_id="0" * 32),))
         with pytest.raises(RuntimeError, match="page missing: GET /ajax-api/2.0/mlflow/runs/get"):
             take.check_pages(base, [missing])
+        viewless = take.Page("viewless", "", "/", shown_pages[0].api, needs="mlflow.sharedViewState.none")
+        with pytest.raises(RuntimeError, match="page viewless: GET /ajax-api/2.0/mlflow/experiments/get"):
+            take.check_pages(base, [viewless])

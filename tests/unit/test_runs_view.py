@@ -72,6 +72,7 @@ def test_runs_open_best_first_with_metrics_and_changes_as_columns(uri: str) -> N
         "tags.`ganforge.set.train.seed`",
         "tags.`ganforge.set.gan.loss`",
     ]
+    assert state["columnOrder"][:2] == ["duration", "metrics.`quality`"]  # the ranking metric leads
     tags = client.get_experiment(client.get_run(run_id).info.experiment_id).tags
     assert (tags[PRIMARY_METRIC_TAG], tags[PRIMARY_GREATER_TAG]) == ("quality", "True")
     assert ui_page("http://ui", "7", ranked=True).endswith(
