@@ -201,7 +201,10 @@ def start_run(
     client = MlflowClient(tracking_uri=uri)
     experiment_id = ensure_experiment(client, uri, job.tracking)
     changes = changes or {}
-    safely("update the experiment's saved view", update_view, client, experiment_id, runs_view(job, changes))
+    safely(
+        "update the experiment's saved view",
+        lambda: update_view(client, experiment_id, runs_view(job, changes)),
+    )
     tags = {
         "mlflow.runName": run_name(job, changes),
         **changed_tags(changes),

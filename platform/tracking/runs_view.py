@@ -24,6 +24,7 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -68,9 +69,10 @@ class RunsView:
         """This view's ranking, with what `older` showed kept (and its creation time)."""
         if older is None:
             return self
+        metrics = _union(older.metrics, (older.ranking,), self.metrics)
         return replace(
             self,
-            metrics=_union(older.metrics, self.metrics),
+            metrics=tuple(name for name in metrics if name != self.ranking),
             tags=_union(older.tags, self.tags),
             images=_union(older.images, self.images),
             created_ms=older.created_ms,
@@ -178,8 +180,9 @@ def add_images(client: MlflowClient, run_id: str, keys: list[str]) -> None:
     update_view(client, experiment_id, replace(older, images=tuple(keys)))
 
 
-def _union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*first, *second)))
+def _union(*parts: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of `parts`, each once, in order of first appearance."""
+    return tuple(dict.fromkeys(name for part in parts for name in part))
 
 
 def _id(kind: str, name: str) -> str:
@@ -225,9 +228,9 @@ def _line_card(metric: str, section: str) -> dict[str, Any]:
     }
 
 
-def safely(what: str, call: Any, *args: Any) -> None:
+def safely(what: str, call: Callable[[], object]) -> None:
     """Runs a view update; a failure costs the view, never the run (logged on one line)."""
     try:
-        call(*args)
+        call()
     except Exception as error:  # noqa: BLE001 - a UI nicety must not fail training
         log.warning("could not %s: %s: %s", what, type(error).__name__, error)

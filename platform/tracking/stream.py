@@ -157,7 +157,8 @@ class MetricStream:
             if samples.images and not self._viewed_images:  # once: the keys are the same every step
                 self._viewed_images = True
                 keys = sorted(samples.images)
-                safely("add image keys to the saved view", add_images, self._client, self.target.run_id, keys)
+                view = partial(add_images, self._client, self.target.run_id, keys)
+                safely("add image keys to the saved view", view)
         except _Cancelled:
             pass  # the run is failing or interrupted: nothing to report
         except Exception as error:  # noqa: BLE001 - a sample upload must not fail the run

@@ -69,8 +69,10 @@ def open_trial_run(
         "ganforge.runner": "tune",
         "ganforge.status": "running",
     }
-    view = runs_view(job, params)
-    safely("update the experiment's saved view", update_view, client, sweep["experiment_id"], view)
+    safely(
+        "update the experiment's saved view",
+        lambda: update_view(client, sweep["experiment_id"], runs_view(job, params)),
+    )
     run = client.create_run(sweep["experiment_id"], tags=tags)
     flat = flatten(job.to_dict())
     logged = [Param(k, v[:MAX_PARAM_LENGTH]) for k, v in flat.items()]

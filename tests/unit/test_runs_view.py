@@ -75,6 +75,8 @@ def test_runs_open_best_first_with_metrics_and_changes_as_columns(uri: str) -> N
     assert state["columnOrder"][:2] == ["duration", "metrics.`quality`"]  # the ranking metric leads
     tags = client.get_experiment(client.get_run(run_id).info.experiment_id).tags
     assert (tags[PRIMARY_METRIC_TAG], tags[PRIMARY_GREATER_TAG]) == ("quality", "True")
+    again = _start(uri, {"gan.loss": "hinge"})  # nothing new: the view is left as it is
+    assert client.get_experiment(client.get_run(again).info.experiment_id).tags[VIEW_TAG] == tags[VIEW_TAG]
     assert ui_page("http://ui", "7", ranked=True).endswith(
         f"#/experiments/7/runs?workflowType=machine_learning&{VIEW_QUERY}"
     )
