@@ -155,26 +155,26 @@ def table(entry: Entry) -> str:
 
 def body(entries: list[Entry], args: argparse.Namespace) -> str:
     seeds = f"seeds 0..{args.seeds - 1}" if args.seeds > 1 else "seed 0"
+    if args.device == "cpu":
+        where = "one process and one torch thread each"
+    else:
+        where = (
+            f"both on {device_name(args.device)} (ganforge with {args.workers} data-parallel worker(s) "
+            "over torch.distributed, the reference as the example's --cuda), sharing the one GPU"
+        )
+    order = "all seeds' pairs at once" if args.seeds_together else "pairs run one after another"
     head = (
         f"Command: `{command_line()}` ({os.cpu_count()} CPU cores). Each pair: ganforge's config "
         f"(ganforge_timed.py, in-process loop) and the PyTorch examples DCGAN (reference_dcgan.py, width "
-        f"{args.width}, batch 64, nz 100; width 32 by default because one core per side: the published "
-        "64 costs 2x the time per step at 16x16 and 3.3x at 32x32) start together, one process and "
-        "one torch thread each, "
-        f"{args.minutes:g} min of wall clock each (data loading included), same seed; pairs run one "
-        f"after another. Scored afterwards with the same metric model: mean ± sd over {seeds}. "
+        f"{args.width}, batch 64, nz 100; width 32 by default on a CPU because one core per side: the "
+        "published 64 costs 2x the time per step at 16x16 and 3.3x at 32x32) start together, "
+        f"{where}, {args.minutes:g} min of wall clock each (data loading included), same seed; "
+        f"{order}. Scored afterwards with the same metric model: mean ± sd over {seeds}. "
         "`ganforge`: its EMA generator where the config has EMA (`ganforge raw G`: the live G of the "
         "same run); reference: G sampled as the example does (train-mode BatchNorm, batches of 64). "
         "min class share: the rarest class under the metric classifier, as a fraction of its share "
         "in a balanced set. Grids: `benchmarks/samples/vs-reference_*.png`."
     )
-    if args.device != "cpu":
-        together = "all seeds' pairs at once" if args.seeds_together else "pairs one after another"
-        head += (
-            f" **On {device_name(args.device)}**: both sides train on the GPU (ganforge with "
-            f"{args.workers} data-parallel worker(s), torch.distributed; the reference as the example's "
-            f"--cuda), {together}, sharing the one GPU."
-        )
     return head + "\n\n" + "\n\n".join(table(entry) for entry in entries)
 
 
