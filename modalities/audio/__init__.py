@@ -14,7 +14,7 @@ from ganforge.modalities.audio.classifier import classifier_recipe
 from ganforge.modalities.audio.config import AudioData, AudioModel
 from ganforge.modalities.audio.data import AudioClips, load_clips
 from ganforge.modalities.audio.metrics import METRICS
-from ganforge.modalities.audio.nets import WaveGANDiscriminator, WaveGANGenerator
+from ganforge.modalities.audio.nets import WaveGANGenerator, wavegan_discriminator
 from ganforge.modalities.audio.samples import (
     SPECTROGRAM_CLIPS,
     TRACKED_CLIPS,
@@ -80,7 +80,7 @@ class AudioModality(Modality[AudioData, AudioModel, Prepared]):
         return WaveGANGenerator(model_cfg, data.info["window"])
 
     def build_discriminator(self, model_cfg: AudioModel, data: Prepared) -> nn.Module:
-        return WaveGANDiscriminator(model_cfg, data.info["window"])
+        return wavegan_discriminator(model_cfg, data.info["window"])
 
     def sample_latents(
         self, model_cfg: AudioModel, info: dict[str, Any], n: int, generator: torch.Generator | None = None

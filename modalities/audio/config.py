@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ganforge.platform.config.paths import ExistingFolder
-from ganforge.platform.config.schema import StrictModel
+from ganforge.platform.config.schema import JobConfig, JobSection, StrictModel
 from ganforge.platform.metrics.config import FeatureEval
 
 # WaveGAN's layers multiply the length by 4 (and one layer by 2 for odd powers), from 16 steps:
@@ -64,7 +64,7 @@ class AudioData(StrictModel):
         return self
 
 
-class AudioModel(StrictModel):
+class AudioModel(JobSection):
     """WaveGAN (Donahue et al. 2019): transposed 1-D convolutions, kernel 25, stride 4, no BatchNorm."""
 
     latent_dim: Annotated[int, Field(ge=1, le=1024)] = 100
@@ -77,6 +77,19 @@ class AudioModel(StrictModel):
     """Class-conditional G and D: the class id rides in the latent's last column, D projects it."""
     n_classes: Annotated[int, Field(ge=2, le=10_000)] = 10
     """Classes of the conditional model (the built-in digits have 10)."""
+    upsample: Literal["transposed", "nearest"] = "transposed"
+    """G's upsampling: `transposed` convolutions (the paper), or `nearest`-neighbour repeats followed
+    by a convolution of the same kernel, which cannot produce the transposed convolution's
+    checkerboard (a fixed tone at the stride's frequency; Odena et al. 2016)."""
+    spectral_d: bool = False
+    """Add STFT discriminators beside the waveform one (as MelGAN / UnivNet's multi-resolution D):
+    each reads the log-magnitude spectrogram at one FFT size with a small 2-D conv net, and D's
+    logit is the sum of all of them. Differentiable in the waveform, so R1 and WGAN-GP work."""
+    stft_ffts: tuple[int, ...] = (128, 256, 512)
+    """FFT sizes of the spectral discriminators (powers of two, each at most a quarter of the window);
+    the hop is a quarter of the FFT size, the window a Hann window as long as the FFT."""
+    stft_channels: Annotated[int, Field(ge=1, le=256)] = 16
+    """Channels of each spectral discriminator's convolutions."""
 
     @field_validator("kernel_size")
     @classmethod
@@ -84,3 +97,21 @@ class AudioModel(StrictModel):
         if kernel % 2 == 0:
             raise ValueError("expected an odd kernel size (the padding keeps lengths exact)")
         return kernel
+
+    @field_validator("stft_ffts")
+    @classmethod
+    def _fft_sizes(cls, ffts: tuple[int, ...]) -> tuple[int, ...]:
+        if not ffts:
+            raise ValueError("expected at least one FFT size")
+        bad = [n for n in ffts if n < 16 or n > 16384 or n & (n - 1)]
+        if bad:
+            raise ValueError(f"expected powers of two from 16 to 16,384, got {bad}")
+        return ffts
+
+    def check_job(self, job: JobConfig) -> None:
+        window = getattr(job.data, "window", None)
+        if self.spectral_d and window is not None and max(self.stft_ffts) * 4 > window:
+            raise ValueError(
+                f"model.stft_ffts = {list(self.stft_ffts)} with data.window = {window}: each FFT size "
+                f"must be at most a quarter of the window ({window // 4}), so its spectrogram has frames"
+            )

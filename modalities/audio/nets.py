@@ -5,6 +5,9 @@ ReLU, channels halving) -> tanh. D mirrors it with strided convolutions, LeakyRe
 phase shuffle, then one dense logit. No BatchNorm anywhere (WGAN-GP penalises per-example
 gradients). For window lengths with an odd power of two, the last G layer and the first D layer
 use stride 2 (as the authors' 32,768-sample model does).
+
+Two options beyond the paper: `model.upsample: nearest` (repeat, then convolve: no checkerboard
+tone) and `model.spectral_d` (STFT discriminators beside the waveform one, their logits summed).
 """
 
 from __future__ import annotations
@@ -38,6 +41,34 @@ def _widths(model_dim: int, layers: int) -> list[int]:
     return [model_dim * 2 ** (layers - 1 - i) for i in range(layers)] + [1]
 
 
+class NearestUpsampleConv(nn.Module):
+    """Nearest-neighbour upsampling by `stride`, then a convolution ("same" padding), as one
+    transposed convolution: its kernel is the convolution's, box-filtered over `stride` taps and
+    flipped. Every output sample then sees each input sample through `stride` summed taps, so a
+    constant input gives a constant output (no checkerboard tone), at the transposed
+    convolution's cost rather than a convolution's over the upsampled length.
+    """
+
+    def __init__(self, inputs: int, outputs: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(inputs, outputs, kernel, padding=kernel // 2)  # holds the parameters
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, s, k = self.conv.weight, self.stride, self.conv.kernel_size[0]
+        boxed = sum(F.pad(w, (t, s - 1 - t)) for t in range(s))  # boxed[m] = w[m - s + 1] + ... + w[m]
+        weight = boxed.flip(-1).transpose(0, 1)  # (in, out, k + s - 1), as conv_transpose1d wants
+        return F.conv_transpose1d(x, weight, self.conv.bias, stride=s, padding=k // 2)
+
+
+def _upsampler(inputs: int, outputs: int, kernel: int, stride: int, kind: str) -> nn.Module:
+    """One G layer that multiplies the length by `stride` exactly."""
+    if kind == "nearest":
+        return NearestUpsampleConv(inputs, outputs, kernel, stride)
+    padding, output_padding = _padding(kernel, stride)
+    return nn.ConvTranspose1d(inputs, outputs, kernel, stride, padding, output_padding)
+
+
 class WaveGANGenerator(nn.Module):
     """Latents (B, latent_dim [+1 class column]) -> audio (B, 1, window) in [-1, 1]."""
 
@@ -53,13 +84,10 @@ class WaveGANGenerator(nn.Module):
             self.embed = nn.Embedding(cfg.n_classes, cfg.latent_dim)
             inputs += cfg.latent_dim
         self.dense = nn.Linear(inputs, START_STEPS * widths[0])
-        layers = []
-        for i, stride in enumerate(strides):
-            padding, output_padding = _padding(cfg.kernel_size, stride)
-            layers.append(
-                nn.ConvTranspose1d(widths[i], widths[i + 1], cfg.kernel_size, stride, padding, output_padding)
-            )
-        self.layers = nn.ModuleList(layers)
+        self.layers = nn.ModuleList(
+            _upsampler(widths[i], widths[i + 1], cfg.kernel_size, stride, cfg.upsample)
+            for i, stride in enumerate(strides)
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.conditional:
@@ -121,3 +149,66 @@ class WaveGANDiscriminator(nn.Module):
                 raise ValueError("the conditional discriminator needs class ids: D(x, y)")
             logit = logit + (self.project(y.long()) * h).sum(dim=1)
         return logit
+
+
+class SpectrogramDiscriminator(nn.Module):
+    """Audio (B, 1, window) -> one logit per example, read from its log-magnitude STFT at one FFT size.
+
+    After UnivNet's multi-resolution D (Jang et al. 2021) at CPU size: 2-D convolutions with kernel
+    (3, 9) over (frequency, time), strided by 2 on both axes, LeakyReLU(0.2), then a 1-channel
+    convolution averaged over the map. The STFT is computed in float32 outside autocast.
+    """
+
+    def __init__(self, n_fft: int, channels: int) -> None:
+        super().__init__()
+        self.n_fft, self.hop = n_fft, n_fft // 4
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        kernel, padding = (3, 9), (1, 4)
+        self.layers = nn.ModuleList(
+            [nn.Conv2d(1, channels, kernel, (2, 2), padding)]
+            + [nn.Conv2d(channels, channels, kernel, (2, 2), padding) for _ in range(2)]
+        )
+        self.head = nn.Conv2d(channels, 1, (3, 3), padding=(1, 1))
+
+    def spectrogram(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, window) -> log power (B, 1, n_fft / 2 + 1, frames)."""
+        with torch.autocast(x.device.type, enabled=False):
+            spec = torch.stft(
+                x.float().squeeze(1), self.n_fft, self.hop, window=self.window, return_complex=True
+            )
+            # Power from real and imaginary parts (|z| has no finite gradient at 0); the floor is
+            # about -70 dB below a full-scale sine's bin, under anything the data holds.
+            power = torch.view_as_real(spec).pow(2).sum(-1)
+            return torch.log(power + 1e-4).unsqueeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.spectrogram(x)
+        for layer in self.layers:
+            h = F.leaky_relu(layer(h), 0.2)
+        return self.head(h).mean(dim=(1, 2, 3))
+
+
+class WaveAndSpectrogramDiscriminator(nn.Module):
+    """The waveform D plus one spectrogram D per FFT size; the logit is their sum.
+
+    The class projection (conditional models) stays in the waveform D; the spectrogram Ds judge
+    realism alone.
+    """
+
+    def __init__(self, cfg: AudioModel, window: int) -> None:
+        super().__init__()
+        self.wave = WaveGANDiscriminator(cfg, window)
+        self.spectral = nn.ModuleList(SpectrogramDiscriminator(n, cfg.stft_channels) for n in cfg.stft_ffts)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        logit = self.wave(x, y)
+        for d in self.spectral:
+            logit = logit + d(x)
+        return logit
+
+
+def wavegan_discriminator(cfg: AudioModel, window: int) -> nn.Module:
+    """The discriminator `cfg` asks for: the waveform D alone, or with spectrogram Ds beside it."""
+    if cfg.spectral_d:
+        return WaveAndSpectrogramDiscriminator(cfg, window)
+    return WaveGANDiscriminator(cfg, window)
