@@ -1,7 +1,8 @@
 """Config models of the timeseries modality: continuous multivariate series.
 
 Defaults follow TimeGAN's sines recipe (Yoon et al. 2019): windows of 24 steps, 3-layer GRUs
-of width 24, five noise features per step.
+of width 24, five noise features per step. The built-in `seasonal` set is drawn offline too:
+hourly multi-channel series with daily and weekly cycles, a trend, correlated noise and regimes.
 """
 
 from __future__ import annotations
@@ -15,20 +16,23 @@ from ganforge.platform.config.schema import StrictModel
 
 SUFFIXES = {"csv": ".csv", "npy": ".npy"}
 TIMEGAN_ONLY = ("embedding_steps", "supervised_steps", "gamma", "moment_weight")
+SEASONAL_ONLY = ("regimes", "noise")
 
 
 class SeriesData(StrictModel):
     """Where the real series come from, how they are cut into windows and how they are scored."""
 
-    dataset: Literal["sines", "csv", "npy"] = "sines"
-    """Built-in `sines` (TimeGAN's recipe), or a user file holding one (time, features) table:
-    `csv` (numeric columns) or `npy` (a 2-D array); it is cut into overlapping windows."""
+    dataset: Literal["sines", "seasonal", "csv", "npy"] = "sines"
+    """Built-in `sines` (TimeGAN's recipe) or `seasonal` (one long hourly multi-channel series
+    with daily and weekly cycles, a slow trend, correlated noise and Markov regime switches, cut
+    into overlapping windows), or a user file holding one (time, features) table: `csv` (numeric
+    columns) or `npy` (a 2-D array); it is cut into overlapping windows."""
     path: existing_file(".csv", ".npy") | None = None
     """The user file of `dataset: csv` / `npy`."""
     seq_len: Annotated[int, Field(ge=2, le=1024)] = 24
     """Window length T: the length of every real and generated series."""
     n_samples: Annotated[int, Field(ge=16, le=10_000_000)] = 10_000
-    """Sines: training windows (TimeGAN: 10,000)."""
+    """Sines and seasonal: training windows (TimeGAN: 10,000)."""
     heldout_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.1
     """Share of the windows held out (sines draws that many extra)."""
     seed: Annotated[int, Field(ge=0)] = 88
@@ -36,7 +40,13 @@ class SeriesData(StrictModel):
     eval_samples: Annotated[int, Field(ge=16, le=100_000)] = 2000
     """Generated windows the post-hoc metrics use (bounded so evaluation stays fast)."""
     features: Annotated[int, Field(ge=1, le=4096)] = 5
-    """Sines: number of features D."""
+    """Sines and seasonal: number of features (channels) D."""
+    regimes: Annotated[int, Field(ge=1, le=8)] = 3
+    """Seasonal: states of the Markov chain that switches the level and the cycles' amplitude
+    (1: no switches)."""
+    noise: Annotated[float, Field(ge=0.0, le=10.0)] = 0.3
+    """Seasonal: standard deviation of the correlated AR(1) noise (the daily cycle's amplitude is
+    about 1)."""
     csv_header: bool = True
     """The first CSV line holds column names."""
     stride: Annotated[int, Field(ge=1)] = 1
@@ -57,6 +67,17 @@ class SeriesData(StrictModel):
                 raise ValueError(f"dataset {self.dataset!r} needs data.path")
             if self.path.suffix.lower() != SUFFIXES[self.dataset]:
                 raise ValueError(f"dataset {self.dataset!r} expects a {SUFFIXES[self.dataset]} file")
+        elif self.path is not None:
+            raise ValueError(f"data.path is for dataset csv or npy; dataset {self.dataset!r} is built in")
+        if self.dataset != "seasonal":
+            # Only values that differ from the default: a dumped config (all keys) must load again.
+            fields = type(self).model_fields
+            for name in SEASONAL_ONLY:
+                if getattr(self, name) != fields[name].default:
+                    value = getattr(self, name)
+                    raise ValueError(
+                        f"{name} = {value!r} is an option of dataset seasonal, not {self.dataset}"
+                    )
         return self
 
 
