@@ -123,7 +123,7 @@ def load_job_dict(raw: Mapping[str, Any], source: str = "config") -> JobConfig:
     if modality == "sequence":
         raise ConfigError(
             f"{source}: modality = 'sequence' was split in two: use 'tokens' (oracle, text, token_ids) "
-            "or 'timeseries' (sines, csv, npy); see configs/tokens/ and configs/timeseries/"
+            "or 'timeseries' (sines, seasonal, csv, npy); see configs/tokens/ and configs/timeseries/"
         )
     try:
         model_type = job_config_type(str(modality))
