@@ -43,6 +43,7 @@ from side_by_side import (
     check_fingerprint,
     class_probs,
     floor_row,
+    harness_parser,
     ganforge_command,
     ganforge_generators,
     ganforge_samples,
@@ -226,16 +227,9 @@ def body(entry: Entry, heard: dict[str, np.ndarray], args: argparse.Namespace) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = harness_parser(
+        __doc__ or "", CONFIG, "a ganforge audio job with labelled data", 3, "0.3 min, 1 seed; no RESULTS.md"
     )
-    parser.add_argument("--config", default=CONFIG, help="a ganforge audio job with labelled data")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--minutes", type=float, default=10.0, help="wall clock per side and seed")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
-    parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
-    parser.add_argument("--smoke", action="store_true", help="0.3 min, 1 seed; no RESULTS.md")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE, no_write=True)

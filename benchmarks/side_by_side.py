@@ -8,6 +8,7 @@ mean ± sd tables.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -75,6 +76,23 @@ def prepare_entry(config: str, set_args: list[str], modality: str | None = None)
     x = data.dataset.tensors[0]  # type: ignore[attr-defined]
     half_a, half_b = real_halves(x, job.data.eval.samples, SPLIT_SEED)
     return Entry(config, overrides, job, data, scorer, half_a, half_b, set_args)
+
+
+def harness_parser(
+    description: str, config: str, config_help: str, seeds: int, smoke_help: str
+) -> argparse.ArgumentParser:
+    """The options every single-config side-by-side harness takes (audio, timeseries)."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", default=config, help=config_help)
+    parser.add_argument("--seeds", type=int, default=seeds)
+    parser.add_argument("--minutes", type=float, default=10.0, help="wall clock per side and seed")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
+    parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
+    parser.add_argument("--smoke", action="store_true", help=smoke_help)
+    parser.add_argument("--no-write", action="store_true")
+    return parser
 
 
 # ---- one pair: both sides at once, one core each -------------------------------------------------

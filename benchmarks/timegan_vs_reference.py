@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import command_line, load_untracked, write_section  # noqa: E402
 from reference_timegan import BATCH, D_THRESHOLD, HIDDEN, LAYERS, TimeGan, sample  # noqa: E402
-from side_by_side import LATENT_SEED, cell, run_pair, table_head, table_row  # noqa: E402
+from side_by_side import LATENT_SEED, cell, harness_parser, run_pair, table_head, table_row  # noqa: E402
 
 from ganforge.modalities.timeseries.data import SeriesPrepared  # noqa: E402
 from ganforge.modalities.timeseries.metrics import posthoc_scores  # noqa: E402
@@ -199,18 +199,13 @@ def body(job: JobConfig, rows: Section, args: argparse.Namespace, data: SeriesPr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = harness_parser(
+        __doc__ or "",
+        CONFIG,
+        "a ganforge timeseries job with method timegan",
+        1,
+        "0.4 min, short phases and scores; no RESULTS.md",
     )
-    parser.add_argument("--config", default=CONFIG, help="a ganforge timeseries job with method timegan")
-    parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--minutes", type=float, default=10.0, help="wall clock per side and seed")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
-    parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
-    parser.add_argument(
-        "--smoke", action="store_true", help="0.4 min, short phases and scores; no RESULTS.md"
-    )
-    parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the rows and the section's text here")
     args = parser.parse_args()
     if args.smoke:
