@@ -96,6 +96,10 @@ class TokenModel(StrictModel):
     `gumbel` (RelGAN-style Gumbel-softmax)."""
     hidden_dim: Annotated[int, Field(ge=1, le=4096)] = 32
     """Recurrent width of the generator (SeqGAN: 32)."""
+    init_std: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """Draw every generator weight and bias from N(0, init_std), as SeqGAN's code does (0.1),
+    instead of PyTorch's defaults (embeddings N(0, 1), recurrent and output layers uniform in
+    +-1/sqrt(width)). None: PyTorch's."""
     init_generator: Annotated[str | Path, AfterValidator(_weights)] | None = None
     """Start G from a generator with the same settings, e.g. an MLE run reused by several
     adversarial runs: a registered model (`models:/NAME/VERSION` or `models:/NAME@ALIAS` of a

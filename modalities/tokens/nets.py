@@ -31,6 +31,9 @@ class TokenGenerator(nn.Module):
         rnn = nn.LSTM if cfg.cell == "lstm" else nn.GRU
         self.rnn = rnn(cfg.embed_dim, hidden, batch_first=True)
         self.out = nn.Linear(hidden, vocab_size)
+        if cfg.init_std is not None:
+            for parameter in self.parameters():
+                nn.init.normal_(parameter, 0.0, cfg.init_std)
 
     # -- one recurrent step with the fused layer's own weights (export-friendly) --
     def initial_state(self, n: int) -> State:

@@ -26,7 +26,8 @@ def start_state(source: Path | str) -> dict[str, Any]:
         if not file.is_file():
             raise ConfigError(
                 f"model.init_generator = {source!r}: its hand-off state is not in this node's cache "
-                f"({file}); `ganforge train` fetches it on the driver, whose home this node must share"
+                f"({file}); `ganforge train` or `sweep` fetches it on the driver, whose home this node "
+                "must share"
             )
     else:
         path = Path(source)

@@ -12,10 +12,11 @@ from ray import tune
 from ganforge.pipelines.sweep.config import LoadedSweep
 from ganforge.pipelines.sweep.outcome import SweepOutcome
 from ganforge.pipelines.sweep.summary import summarise, trial_summaries
+from ganforge.pipelines.train.handoff import fetch_handoff, registered_start
 from ganforge.pipelines.train.job import inspect_data, pin_job_metric_model
 from ganforge.platform.cluster.connect import connect
 from ganforge.platform.cluster.resources import ResourceRequest, require_resources
-from ganforge.platform.config.loading import apply_overrides
+from ganforge.platform.config.loading import apply_overrides, load_job_dict
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.metrics.jobs import pinned_uri
 from ganforge.platform.metrics.store import PIN_KEY
@@ -28,6 +29,7 @@ from ganforge.platform.tracking.store import check_reachable, tracking_uri
 from ganforge.platform.tracking.sweep_runs import open_parent_run
 
 STATE_FILE = "ganforge-sweep.json"
+START_KEY = "model.init_generator"
 
 
 def _experiment_dir(loaded: LoadedSweep, home: Path, resume: bool) -> Path:
@@ -107,6 +109,23 @@ def _pin_metric_model(loaded: LoadedSweep) -> LoadedSweep:
     return replace(loaded, base=base, job=job)
 
 
+def _fetch_registered_starts(loaded: LoadedSweep) -> None:
+    """Fetches the hand-off state of every registered start a trial can name (the base job's
+    model.init_generator and each value the space gives it) into this home's cache, once, on the
+    driver, as `ganforge train` does: trials read it there and never talk to the registry."""
+    jobs = [loaded.job]
+    if START_KEY in loaded.sweep.space:
+        for value in loaded.sweep.space[START_KEY].examples():  # a choice: every value
+            jobs.append(load_job_dict(apply_overrides(loaded.base, {START_KEY: value}), source=loaded.source))
+    starts = {uri: job for job in jobs if (uri := registered_start(job)) is not None}
+    if not starts:
+        return
+    tracking = loaded.sweep.tracking or loaded.job.tracking
+    check_reachable(tracking_uri(tracking, create=False))  # an unreachable server is said in seconds
+    for job in starts.values():
+        fetch_handoff(job, tracking_uri(tracking))
+
+
 def run_sweep(
     loaded: LoadedSweep,
     resume: bool = False,
@@ -127,6 +146,7 @@ def run_sweep(
 
 def _run_sweep(loaded: LoadedSweep, settings: JobSettings, resume: bool, address: str | None) -> SweepOutcome:
     path = _experiment_dir(loaded, settings.home, resume)
+    _fetch_registered_starts(loaded)  # before anything starts: an unknown start leaves nothing behind
     # Before the sweep's MLflow run: a trial no node can hold is refused now, not waited on forever.
     connect(address, settings=settings)
     require_resources(ResourceRequest.for_trial(loaded.sweep.resources))

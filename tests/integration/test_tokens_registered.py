@@ -1,5 +1,6 @@
 """A registered tokens model, reused (issue 17): `ganforge evaluate --tokens FILE` scores its NLL on
-any file, and an adversarial job starts from it with its weights and its MLE Adam state."""
+any file, and an adversarial job (or a sweep of them) starts from it with its weights and its MLE
+Adam state."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from ganforge.modalities.tokens.metrics import heldout_nll
 from ganforge.modalities.tokens.nets import TokenGenerator
@@ -16,6 +18,7 @@ from ganforge.pipelines.train import train
 from ganforge.platform.config import apply_overrides, load_job_dict
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import ConfigError
+from ganforge.platform.gan.handoff import handoff_file
 from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.tracking.registry import load_generator
 from tests.conftest import run_cli
@@ -57,6 +60,31 @@ def test_registered_mle_model_scores_files_and_starts_an_adversarial_job(tmp_pat
     adam_steps = {float(s["step"]) for s in state["optimizers"]["mle"]["state"].values()}
     assert adam_steps == {8.0}
     assert seqgan.model_version == "1" and "oracle_nll" in seqgan.metrics
+    _sweep_starts_from(uri, tmp_path)
+
+
+def _sweep_starts_from(uri: str, tmp_path: Path) -> None:
+    """A sweep's trials start from the registered model too: the driver fetches its hand-off state
+    (here after the cached copy is gone, so only the sweep can have put it back)."""
+    handoff_file(uri).unlink()
+    job = apply_overrides(tiny_tokens("gumbel"), {"name": "tok-sweep", "train.sample_every": 0})
+    sweep = {
+        "name": "tok-sweep",
+        "job": {**job, "model": {**job["model"], "init_generator": uri}},
+        "space": {"gan.g_opt.lr": {"choice": [1.0e-4, 1.0e-3]}},
+        "metric": "oracle_nll",
+        "mode": "min",
+        "report_every": 3,
+        "num_samples": 2,
+        "max_concurrent": 1,
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    result = run_cli("sweep", str(path), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = json.loads(result.stdout.strip().splitlines()[-1])["trials"]
+    assert [t["outcome"] for t in trials] == ["completed", "completed"]
+    assert handoff_file(uri).is_file()
 
 
 def test_an_unknown_start_is_refused_before_any_run(home: Path) -> None:

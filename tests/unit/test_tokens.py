@@ -154,6 +154,17 @@ def test_token_generator_samples_its_own_distribution() -> None:
     assert (counts - probs).abs().max() < 0.02
 
 
+def test_init_std_draws_every_generator_weight_from_one_normal() -> None:
+    raw = tiny_tokens("mle")
+    data = MODALITY.prepare(load_job_dict(raw).data)
+    torch.manual_seed(0)
+    model = load_job_dict({**raw, "model": {**raw["model"], "hidden_dim": 64, "init_std": 0.1}}).model
+    weights = torch.cat([p.detach().flatten() for p in MODALITY.build_generator(model, data).parameters()])
+    assert weights.std().item() == pytest.approx(0.1, rel=0.05) and abs(weights.mean().item()) < 0.01
+    default = MODALITY.build_generator(load_job_dict(raw).model, data)
+    assert default.embedding.weight.std().item() == pytest.approx(1.0, rel=0.2)  # PyTorch's N(0, 1)
+
+
 def test_init_generator_loads_weights(tmp_path: Path) -> None:
     raw = tiny_tokens("mle")
     job = load_job_dict(raw)
