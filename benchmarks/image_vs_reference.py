@@ -16,6 +16,9 @@ half A, half B giving the real-vs-real floor (`feature_metrics`), plus the share
 classifier puts in each class (min share / expected share, and how many classes reach a third of
 their share). ganforge is scored with its EMA generator when the config has EMA on (the raw G is
 scored too, one row more); the reference with its G as the example samples it (train-mode BatchNorm).
+Where G has BatchNorm, each side is also drawn the other side's way (ganforge's EMA G with batch
+statistics over batches of 64, the reference's G on its running statistics), two rows more: the
+sampling mode alone moves recall by 0.1 or more on shapes, so the like-for-like verdict is printed too.
 An 8x8 grid of the first 64 scored samples per side and seed goes to benchmarks/samples/.
 
 On a GPU (`--device cuda`) both sides train there (ganforge with `--workers` data-parallel
