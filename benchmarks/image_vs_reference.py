@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 from common import command_line, device_name, write_section
 from reference_dcgan import BATCH_SIZE as REFERENCE_BATCH
-from reference_dcgan import DEFAULT_WIDTH, NZ, Generator, sample
+from reference_dcgan import DEFAULT_WIDTH, NZ, Generator, outputs_in_train_mode, sample
 from side_by_side import (
     LATENT_SEED,
     Entry,
@@ -113,6 +113,10 @@ def run_seeds(
 # ---- scoring ---------------------------------------------------------------------------------------
 
 
+def reference_row(width: int) -> str:
+    return f"reference DCGAN, width {width}"
+
+
 def reference_generator(entry: Entry, out: Path, width: int) -> Generator:
     check_fingerprint(entry, json.loads((out / "run.json").read_text()))
     info = entry.data.info
@@ -130,12 +134,9 @@ def running_statistics_samples(net: torch.nn.Module, z: torch.Tensor) -> torch.T
 
 @torch.no_grad()
 def batch_statistics_samples(net: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """Samples the way the DCGAN example draws them: BatchNorm in train mode, normalising each batch
-    of `REFERENCE_BATCH` latents by its own statistics. The running statistics are restored after."""
-    state = {k: v.clone() for k, v in net.state_dict().items()}
-    net.train()
-    images = torch.cat([samples_of(net(chunk)) for chunk in z.split(REFERENCE_BATCH)]).float()
-    net.load_state_dict(state)
+    """Samples the way the DCGAN example draws them (`reference_dcgan.outputs_in_train_mode`): each
+    batch of 64 latents normalised by its own statistics; G is left in eval mode."""
+    images = torch.cat([samples_of(out) for out in outputs_in_train_mode(net, z)]).float()
     net.eval()
     return images
 
@@ -147,7 +148,7 @@ def fakes_of_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int) ->
     n = len(entry.half_a)
     generators = ganforge_generators(entry, outs["ganforge"])
     fakes = {name: ganforge_samples(entry, net, n, LATENT_SEED + seed) for name, net in generators.items()}
-    reference_name = f"reference DCGAN, width {width}"
+    reference_name = reference_row(width)
     reference = reference_generator(entry, outs["reference"], width)
     fakes[reference_name] = sample(reference, n, LATENT_SEED + seed)
     if has_batch_norm(generators["ganforge"]):
@@ -168,7 +169,7 @@ def score_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int, sampl
         result = score(entry, x, runs["reference" if name.startswith("reference") else "ganforge"])
         entry.rows.setdefault(name, []).append(result)
         print(f"  seed {seed} {name}: " + ", ".join(f"{k} {result[k]:.4g}" for k in KEYS), flush=True)
-    grids = {"ganforge": fakes["ganforge"], f"reference-w{width}": fakes[f"reference DCGAN, width {width}"]}
+    grids = {"ganforge": fakes["ganforge"], f"reference-w{width}": fakes[reference_row(width)]}
     for side, x in grids.items():
         path = write_grid(x[:GRID], samples_dir, 0, name=f"vs-reference_{entry.slug}_{side}_seed{seed}.png")
         print(f"  grid: {path}", flush=True)

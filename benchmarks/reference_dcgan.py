@@ -189,12 +189,18 @@ def train(
 def sample(netG: Generator, n: int, seed: int) -> torch.Tensor:
     """`n` images drawn the way the example draws its sample grids: G in train mode (BatchNorm on
     the statistics of each batch of 64 latents). Running statistics are left as they were."""
-    buffers = {k: v.clone() for k, v in netG.state_dict().items()}
-    netG.train()
     z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(seed))
-    images = torch.cat([netG(chunk) for chunk in z.split(BATCH_SIZE)])
-    netG.load_state_dict(buffers)
-    return images
+    return torch.cat(outputs_in_train_mode(netG, z))
+
+
+def outputs_in_train_mode(net: nn.Module, z: torch.Tensor) -> list:
+    """`net`'s outputs on batches of BATCH_SIZE latents in train mode (BatchNorm on each batch's own
+    statistics); its buffers (the running statistics) are restored afterwards."""
+    buffers = {k: v.clone() for k, v in net.state_dict().items()}
+    net.train()
+    outputs = [net(chunk) for chunk in z.split(BATCH_SIZE)]
+    net.load_state_dict(buffers)
+    return outputs
 
 
 def main() -> None:
