@@ -30,6 +30,7 @@ from side_by_side import prepare_entry, score
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from ganforge.platform.gan.losses import discriminator_loss, generator_loss
 from ganforge.platform.gan.objective import GanNets
 from ganforge.platform.modality import get_modality
 from ganforge.platform.runners.loop import build_objective
@@ -76,13 +77,13 @@ def d_losses(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy(torch.sigmoid(real), torch.ones_like(real)) + F.binary_cross_entropy(
             torch.sigmoid(fake), torch.zeros_like(fake)
         )
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
+    return discriminator_loss("non_saturating", real, fake)  # the platform's softplus form
 
 
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind == "bce":
         return F.binary_cross_entropy(torch.sigmoid(fake), torch.ones_like(fake))
-    return F.softplus(-fake).mean()
+    return generator_loss("non_saturating", fake)
 
 
 def main() -> None:
