@@ -79,6 +79,10 @@ class ImageModel(JobSection):
     d_channels: Annotated[int, Field(ge=4, le=1024)] = 64
     d_norm: Literal["none", "batch"] = "none"
     """Normalisation in D (spectral norm is the platform switch gan.spectral_norm)."""
+    dcgan_biases: bool = True
+    """DCGAN only: biases on the layers no BatchNorm follows (G's input linear and output conv, D's
+    first conv and head). The PyTorch examples DCGAN has none; on shapes, with them, 6 of 6 runs
+    collapsed where the same nets without them mostly did not (benchmarks/RESULTS.md)."""
     num_classes: Annotated[int, Field(ge=0, le=10_000)] = 0
     """0: unconditional. Otherwise the class count of the data: conditional BN in G, projection D."""
     diffaugment: str = ""

@@ -61,12 +61,12 @@ class DcganGenerator(nn.Module):
         self.num_classes = model.num_classes
         ups = _up_count(size)
         widths = [model.g_channels * 2 ** (ups - 1 - k) for k in range(ups)]
-        self.fc = nn.Linear(model.latent_dim, widths[0] * 16)
+        self.fc = nn.Linear(model.latent_dim, widths[0] * 16, bias=model.dcgan_biases)
         self.norms = nn.ModuleList([ConditionalBatchNorm2d(w, model.num_classes) for w in widths])
         self.ups = nn.ModuleList(
             [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in zip(widths, widths[1:], strict=False)]
         )
-        self.out = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1)
+        self.out = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=model.dcgan_biases)
         _dcgan_init(self)
 
     def forward(self, z: Tensor) -> Tensor | tuple[Tensor, Tensor]:
@@ -87,14 +87,15 @@ class DcganDiscriminator(nn.Module):
         self.augments = model.augments
         downs = _up_count(size)
         widths = [model.d_channels * 2**k for k in range(downs)]
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2)]
+        first = nn.Conv2d(channels, widths[0], 4, 2, 1, bias=model.dcgan_biases)
+        layers: list[nn.Module] = [first, nn.LeakyReLU(0.2)]
         for a, b in zip(widths, widths[1:], strict=False):
             layers.append(nn.Conv2d(a, b, 4, 2, 1, bias=model.d_norm == "none"))
             if model.d_norm == "batch":
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
         self.features = nn.Sequential(*layers)
-        self.head = ProjectionHead(widths[-1] * 16, model.num_classes)
+        self.head = ProjectionHead(widths[-1] * 16, model.num_classes, bias=model.dcgan_biases)
         _dcgan_init(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
@@ -106,10 +107,10 @@ class DcganDiscriminator(nn.Module):
 class ProjectionHead(nn.Module):
     """linear(h) + <embed(y), h> (Miyato & Koyama, 2018); just linear(h) when unconditional."""
 
-    def __init__(self, features: int, num_classes: int) -> None:
+    def __init__(self, features: int, num_classes: int, bias: bool = True) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.linear = nn.Linear(features, 1)
+        self.linear = nn.Linear(features, 1, bias=bias)
         self.embed = nn.Linear(num_classes, features, bias=False) if num_classes else None
 
     def forward(self, h: Tensor, y: Tensor | None) -> Tensor:

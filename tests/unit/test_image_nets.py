@@ -50,6 +50,21 @@ def test_conditional_generator_reads_the_class_from_the_last_latent_column() -> 
     assert not torch.allclose(d(x, y), d(x, (y + 1) % 10))  # projection D reads the label
 
 
+def test_dcgan_without_biases_has_biases_only_in_batchnorm() -> None:
+    """`dcgan_biases: false` is the PyTorch example's layout: every bias left sits in a BatchNorm."""
+    data = _images(32)
+    for biases in (True, False):
+        model = ImageModel(latent_dim=8, g_channels=8, d_channels=8, d_norm="batch", dcgan_biases=biases)
+        nets = MODALITY.build_generator(model, data), MODALITY.build_discriminator(model, data)
+        outside_norms = [
+            name
+            for net in nets
+            for name, layer in net.named_modules()
+            if not isinstance(layer, torch.nn.BatchNorm2d) and getattr(layer, "bias", None) is not None
+        ]
+        assert (outside_norms == []) is not biases, outside_norms
+
+
 def test_num_classes_must_match_the_data() -> None:
     with pytest.raises(ConfigError, match="model.num_classes = 3: .* has 10 class"):
         MODALITY.build_generator(ImageModel(num_classes=3), _images(8, channels=1, classes=10))
