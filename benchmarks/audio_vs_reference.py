@@ -48,11 +48,12 @@ from side_by_side import (
     ganforge_generators,
     ganforge_samples,
     means,
+    precision_note,
     prepare_entry,
     real_floor,
     run_pair,
     score,
-    side_args,
+    reference_args,
     side_rows,
     table_head,
     table_row,
@@ -99,7 +100,12 @@ PLACES = {"steps": 0, "inception_score": 2, "fid": 2, "classes_third": 1}
 def run_audio_pair(entry: Entry, seed: int, minutes: float, tmp: Path) -> dict[str, Path]:
     """Starts ganforge and the reference (at the job's d and batch size) together; waits for both."""
     size = ["--dim", str(entry.job.model.model_dim), "--batch-size", str(entry.job.train.batch_size)]
-    reference = [sys.executable, str(HERE / "reference_wavegan.py"), *side_args(entry, seed, minutes), *size]
+    reference = [
+        sys.executable,
+        str(HERE / "reference_wavegan.py"),
+        *reference_args(entry, seed, minutes),
+        *size,
+    ]
     commands = {"ganforge": ganforge_command(entry, seed, minutes), "reference": reference}
     return run_pair(commands, seed, minutes, tmp)
 
@@ -209,19 +215,21 @@ def body(entry: Entry, heard: dict[str, np.ndarray], args: argparse.Namespace) -
     job, seeds = entry.job, f"seeds 0..{args.seeds - 1}" if args.seeds > 1 else "seed 0"
     gan, model = job.gan, job.model
     ema = f"EMA {gan.ema.decay}" if gan.ema.enabled else "no EMA"
+    spectral = f", STFT discriminators at FFT {list(model.stft_ffts)}" if model.spectral_d else ""
     head = (
         f"Command: `{command_line()}` ({os.cpu_count()} CPU cores). Each pair starts together, one "
         f"process and one torch thread each, {args.minutes:g} min of wall clock each (data loading "
         f"included), same seed; pairs run one after another. ganforge: its config through "
         f"ganforge_timed.py (in-process loop: {gan.loss} loss, gradient penalty {gan.gradient_penalty:g}, "
         f"{gan.n_critic} critic steps, Adam lr {gan.g_opt.lr:g}, d {model.model_dim}, batch "
-        f"{job.train.batch_size}, {ema}). Reference: WaveGAN's published recipe (reference_wavegan.py: "
-        f"WGAN-GP lambda {LAMBDA:g}, {N_CRITIC} critic steps, Adam lr {LR:g} betas {BETAS}, phase "
-        f"shuffle {PHASE_SHUFFLE}, kernel 25 / stride 4, no BatchNorm) at the same d and batch. Scored "
-        f"afterwards with the same metric model: mean ± sd over {seeds}. `ganforge`: its EMA generator "
-        "where the config has EMA (`ganforge raw G`: the live G of the same run). min digit share: the "
-        "rarest digit under the classifier, as a fraction of its share in a balanced set. Spectrograms: "
-        "`benchmarks/samples/audio-vs-reference_*.png`."
+        f"{job.train.batch_size}, {ema}{spectral}). Reference: WaveGAN's published recipe "
+        f"(reference_wavegan.py: WGAN-GP lambda {LAMBDA:g}, {N_CRITIC} critic steps, Adam lr {LR:g} "
+        f"betas {BETAS}, phase shuffle {PHASE_SHUFFLE}, kernel 25 / stride 4, no BatchNorm) at the "
+        f"same d and batch. Scored afterwards with the same metric model: mean ± sd over {seeds}. "
+        "`ganforge`: its EMA generator where the config has EMA (`ganforge raw G`: the live G of the "
+        "same run). min digit share: the rarest digit under the classifier, as a fraction of its share "
+        "in a balanced set. Spectrograms: "
+        f"`benchmarks/samples/audio-vs-reference_*.png`.{precision_note(entry)}"
     )
     return "\n\n".join([head, table(entry), heard_section(entry, heard, args.seeds)])
 

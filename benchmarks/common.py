@@ -8,6 +8,7 @@ import re
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,21 @@ def reference_parser(description: str, modality: str) -> argparse.ArgumentParser
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--out", type=Path, required=True, help="folder for generator.pt and run.json")
+    parser.add_argument(
+        "--bf16",
+        action="store_true",
+        help="losses and forward passes under torch.autocast(bfloat16), weights and optimizer states fp32: "
+        "what ganforge's gan.precision: bf16 does (the harnesses pass it when the job sets that)",
+    )
     return parser
+
+
+def forward_precision(bf16: bool, device: str) -> AbstractContextManager:
+    """The context a reference computes its losses in: bf16 autocast as ganforge's `gan.precision:
+    bf16` (objective.autocast), or nothing. Backward passes and optimizer steps stay outside it."""
+    return (
+        torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    )
 
 
 def reference_data(args: argparse.Namespace, modality: str) -> tuple[Prepared, torch.Tensor, float]:

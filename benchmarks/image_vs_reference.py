@@ -50,11 +50,12 @@ from side_by_side import (
     ganforge_generators,
     ganforge_samples,
     means,
+    precision_note,
     prepare_entry,
     real_floor,
     run_pair,
     score,
-    side_args,
+    reference_args,
     side_rows,
     table_head,
 )
@@ -90,7 +91,7 @@ PLACES = {"steps": 0, "s_per_step": 3, "fid": 2, "kid": 2, "classes_third": 1}
 def image_pair_commands(entry: Entry, seed: int, args: argparse.Namespace) -> dict[str, list[str]]:
     """ganforge's and the reference's command for one seed."""
     device = ["--device", args.device]
-    reference = [sys.executable, str(HERE / "reference_dcgan.py"), *side_args(entry, seed, args.minutes)]
+    reference = [sys.executable, str(HERE / "reference_dcgan.py"), *reference_args(entry, seed, args.minutes)]
     return {
         "ganforge": [*ganforge_command(entry, seed, args.minutes), *device, "--workers", str(args.workers)],
         "reference": [*reference, *device, "--width", str(args.width)],
@@ -229,6 +230,7 @@ def body(entries: list[Entry], args: argparse.Namespace) -> str:
         "statistics recomputed over its own activations). "
         "min class share: the rarest class under the metric classifier, as a fraction of its share "
         "in a balanced set. Grids: `benchmarks/samples/vs-reference_*.png`."
+        f"{precision_note(entries[0])}"
     )
     return head + "\n\n" + "\n\n".join(table(entry) for entry in entries)
 

@@ -26,10 +26,12 @@ Adapted (and nothing else):
   reference trains on the very tensors ganforge trains on (the run records their fingerprint);
 - DataLoader without worker processes (one core each side); training stops at a wall-clock
   budget (checked after every batch) instead of after `niter` epochs; no checkpoints or per-epoch
-  sample files (the harness scores and draws the final G).
+  sample files (the harness scores and draws the final G);
+- `--bf16` (off by default, as published): forward passes under torch.autocast(bfloat16), as
+  ganforge's `gan.precision: bf16`; the harness turns it on when ganforge's job trains in bf16.
 
 python benchmarks/reference_dcgan.py --config configs/image/digits_dcgan.yaml --seed 0 \
-    --minutes 10 --out /tmp/reference [--width 32] [--device cuda] [--set KEY=VALUE ...]
+    --minutes 10 --out /tmp/reference [--width 32] [--device cuda] [--bf16] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import random
 import time
 
 import torch
-from common import reference_data, reference_parser, save_reference
+from common import forward_precision, reference_data, reference_parser, save_reference
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -124,10 +126,11 @@ def train(
     width: int = DEFAULT_WIDTH,
     start: float | None = None,
     device: str = "cpu",
+    bf16: bool = False,
 ) -> tuple[Generator, dict[str, float]]:
     """The example's training loop on images `x` (NCHW in [-1, 1]) until `seconds` have passed
-    since `start` (default: now), on `device` (the example's `--cuda`); returns G (on the CPU)
-    and what the run did."""
+    since `start` (default: now), on `device` (the example's `--cuda`), its forward passes under
+    bf16 autocast if `bf16`; returns G (on the CPU) and what the run did."""
     start = time.perf_counter() if start is None else start
     random.seed(seed)
     torch.manual_seed(seed)
@@ -148,14 +151,16 @@ def train(
             netD.zero_grad()
             batch_size = real.size(0)
             label = torch.full((batch_size,), REAL_LABEL, dtype=real.dtype, device=device)
-            output = netD(real)
+            with forward_precision(bf16, device):  # BCELoss stays outside: CUDA autocast refuses it
+                output = netD(real).float()
             errD_real = criterion(output, label)
             errD_real.backward()
             D_x = output.mean().item()
             noise = torch.randn(batch_size, NZ, 1, 1, device=device)
-            fake = netG(noise)
+            with forward_precision(bf16, device):
+                fake = netG(noise)
+                output = netD(fake.detach()).float()
             label.fill_(FAKE_LABEL)
-            output = netD(fake.detach())
             errD_fake = criterion(output, label)
             errD_fake.backward()
             D_G_z1 = output.mean().item()
@@ -164,7 +169,8 @@ def train(
             # (2) Update G network: maximize log(D(G(z))); fake labels are real for generator cost
             netG.zero_grad()
             label.fill_(REAL_LABEL)
-            output = netD(fake)
+            with forward_precision(bf16, device):
+                output = netD(fake).float()
             errG = criterion(output, label)
             errG.backward()
             D_G_z2 = output.mean().item()
@@ -208,8 +214,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="ngf = ndf (published: 64)")
     args = parser.parse_args()
     data, x, start = reference_data(args, "image")
-    netG, stats = train(x, args.minutes * 60, args.seed, args.width, start, args.device)
-    save_reference(args.out, netG, data, {**stats, "width": args.width, "device": args.device})
+    netG, stats = train(x, args.minutes * 60, args.seed, args.width, start, args.device, args.bf16)
+    run = {**stats, "width": args.width, "device": args.device, "bf16": args.bf16}
+    save_reference(args.out, netG, data, run)
 
 
 if __name__ == "__main__":

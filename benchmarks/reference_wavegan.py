@@ -31,20 +31,24 @@ Adapted (and nothing else):
 - data: the data section of a ganforge job config, read through ganforge's own data code, so the
   reference trains on the very tensors ganforge trains on (the run records their fingerprint);
 - training stops at a wall-clock budget (checked after every G step) instead of running until it is
-  stopped; no checkpoints, summaries or previews (the harness scores and draws the final G).
+  stopped; no checkpoints, summaries or previews (the harness scores and draws the final G);
+- `--bf16` (off by default, as published): losses under torch.autocast(bfloat16), as ganforge's
+  `gan.precision: bf16`; the harness turns it on when ganforge's job trains in bf16.
 
 python benchmarks/reference_wavegan.py --config configs/audio/wavegan_cpu.yaml --seed 0 \
-    --minutes 10 --out /tmp/reference [--dim 8] [--batch-size 32] [--set KEY=VALUE ...]
+    --minutes 10 --out /tmp/reference [--dim 8] [--batch-size 32] [--bf16] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 
 import torch
-from common import reference_data, reference_parser, save_reference
+from common import forward_precision, reference_data, reference_parser, save_reference
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
@@ -160,19 +164,27 @@ def batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
         yield x[pick]
 
 
+Precision = Callable[[], AbstractContextManager]
+
+
 def critic_step(
-    netG: Generator, netD: Discriminator, opt: torch.optim.Optimizer, real: torch.Tensor
+    netG: Generator,
+    netD: Discriminator,
+    opt: torch.optim.Optimizer,
+    real: torch.Tensor,
+    precision: Precision = nullcontext,
 ) -> dict[str, torch.Tensor]:
     """One WGAN-GP update of D; returns its loss terms (tensors, read only when logged)."""
-    with torch.no_grad():  # only D's weights learn here (the original's var_list=D_vars)
-        fake = netG(latents(len(real)))
-    d_real, d_fake = netD(real).mean(), netD(fake).mean()  # separate calls: own phase shuffles
-    alpha = torch.rand(len(real), 1, 1)
-    interpolates = (real + alpha * (fake - real)).requires_grad_(True)
-    (gradients,) = torch.autograd.grad(netD(interpolates).sum(), interpolates, create_graph=True)
-    slopes = gradients.flatten(1).norm(2, dim=1)
-    penalty = ((slopes - 1.0) ** 2).mean()
-    loss = d_fake - d_real + LAMBDA * penalty
+    with precision():
+        with torch.no_grad():  # only D's weights learn here (the original's var_list=D_vars)
+            fake = netG(latents(len(real)))
+        d_real, d_fake = netD(real).mean(), netD(fake).mean()  # separate calls: own phase shuffles
+        alpha = torch.rand(len(real), 1, 1)
+        interpolates = (real + alpha * (fake - real)).requires_grad_(True)
+        (gradients,) = torch.autograd.grad(netD(interpolates).sum(), interpolates, create_graph=True)
+        slopes = gradients.float().flatten(1).norm(2, dim=1)
+        penalty = ((slopes - 1.0) ** 2).mean()
+        loss = d_fake.float() - d_real.float() + LAMBDA * penalty
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -180,12 +192,17 @@ def critic_step(
 
 
 def generator_step(
-    netG: Generator, netD: Discriminator, opt: torch.optim.Optimizer, batch: int
+    netG: Generator,
+    netD: Discriminator,
+    opt: torch.optim.Optimizer,
+    batch: int,
+    precision: Precision = nullcontext,
 ) -> torch.Tensor:
     """One update of G on new latents; D's weights get no gradients (var_list=G_vars), which also
     saves their computation."""
     netD.requires_grad_(False)
-    loss = -netD(netG(latents(batch))).mean()
+    with precision():
+        loss = -netD(netG(latents(batch))).float().mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -200,9 +217,10 @@ def train(
     dim: int = DEFAULT_DIM,
     batch_size: int = DEFAULT_BATCH,
     start: float | None = None,
+    bf16: bool = False,
 ) -> tuple[Generator, dict[str, float]]:
     """The recipe on clips `x` (N, 1, window) in [-1, 1] until `seconds` have passed since `start`
-    (default: now); returns G and what the run did."""
+    (default: now), its losses under bf16 autocast if `bf16`; returns G and what the run did."""
     start = time.perf_counter() if start is None else start
     torch.manual_seed(seed)
     window = x.shape[-1]
@@ -212,12 +230,13 @@ def train(
     optG = torch.optim.Adam(netG.parameters(), lr=LR, betas=BETAS)
     optD = torch.optim.Adam(netD.parameters(), lr=LR, betas=BETAS)
     stream = batches(x, batch_size)
+    precision = partial(forward_precision, bf16, "cpu")
     deadline, steps = start + seconds, 0
     stats: dict[str, torch.Tensor] = {}
     while time.perf_counter() < deadline:
         for _ in range(N_CRITIC):
-            stats = critic_step(netG, netD, optD, next(stream))
-        stats["loss_g"] = generator_step(netG, netD, optG, batch_size)
+            stats = critic_step(netG, netD, optD, next(stream), precision)
+        stats["loss_g"] = generator_step(netG, netD, optG, batch_size, precision)
         steps += 1
         if steps % LOG_EVERY == 0:
             print(f"[{steps}] " + " ".join(f"{k} {v.item():.4f}" for k, v in stats.items()), flush=True)
@@ -247,8 +266,13 @@ def main() -> None:
     if args.device != "cpu":
         parser.error("--device: this reference runs on the CPU only (its GPU path is not written)")
     data, x, start = reference_data(args, "audio")
-    netG, stats = train(x, args.minutes * 60, args.seed, args.dim, args.batch_size, start)
-    sizes = {"window": x.shape[-1], "sample_rate": data.info["sample_rate"], "dim": args.dim}
+    netG, stats = train(x, args.minutes * 60, args.seed, args.dim, args.batch_size, start, args.bf16)
+    sizes = {
+        "window": x.shape[-1],
+        "sample_rate": data.info["sample_rate"],
+        "dim": args.dim,
+        "bf16": args.bf16,
+    }
     save_reference(args.out, netG, data, {**stats, **sizes, "batch_size": args.batch_size})
 
 
