@@ -29,6 +29,8 @@ Adapted (and nothing else):
   sample files (the harness scores and draws the final G);
 - `--bf16` (off by default, as published): forward passes under torch.autocast(bfloat16), as
   ganforge's `gan.precision: bf16`; the harness turns it on when ganforge's job trains in bf16.
+  D's final Sigmoid stays fp32: in bf16 it saturates at a logit of 6.2 (probability 1.0
+  exactly), and with it the example collapsed to one tile in 10 minutes on shapes (seed 0).
 
 python benchmarks/reference_dcgan.py --config configs/image/digits_dcgan.yaml --seed 0 \
     --minutes 10 --out /tmp/reference [--width 32] [--device cuda] [--bf16] [--set KEY=VALUE ...]
@@ -116,7 +118,10 @@ class Discriminator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.main(x).view(-1, 1).squeeze(1)
+        # The Sigmoid in fp32 (a no-op outside autocast): in bf16 every logit above 6.2 gives a
+        # probability of exactly 1, where BCELoss's gradient for a fake, 1 / (1 - p), blows up.
+        logits = self.main[:-1](x).float()
+        return self.main[-1](logits).view(-1, 1).squeeze(1)
 
 
 def train(
