@@ -104,17 +104,20 @@ def side_args(entry: Entry, seed: int, minutes: float) -> list[str]:
     return common_args + [arg for item in entry.set_args for arg in ("--set", item)]
 
 
-def reference_args(entry: Entry, seed: int, minutes: float) -> list[str]:
-    """The reference's share of `side_args`, plus `--bf16` when the job trains in bf16, so both
-    sides get the CPU's (or GPU's) bf16 units alike."""
-    bf16 = ["--bf16"] if entry.job.gan.precision == "bf16" else []
+def reference_args(entry: Entry, seed: int, minutes: float, match_bf16: bool = True) -> list[str]:
+    """The reference's share of `side_args`, plus `--bf16` when the job trains in bf16 (unless
+    `match_bf16` is off: the reference then runs fp32, as published), so both sides get the
+    CPU's (or GPU's) bf16 units alike."""
+    bf16 = ["--bf16"] if match_bf16 and entry.job.gan.precision == "bf16" else []
     return side_args(entry, seed, minutes) + bf16
 
 
-def precision_note(entry: Entry) -> str:
-    """The sentence a table's head adds when both sides trained in bf16 (see `reference_args`)."""
+def precision_note(entry: Entry, match_bf16: bool = True) -> str:
+    """The sentence a table's head adds when ganforge trained in bf16 (see `reference_args`)."""
     if entry.job.gan.precision != "bf16":
         return ""
+    if not match_bf16:
+        return " ganforge in bf16 (`gan.precision: bf16`), the reference in fp32 as published."
     return (
         " Both sides in bf16: ganforge's job sets `gan.precision: bf16` and the reference runs with "
         "`--bf16` (its forward passes and losses under the same autocast; weights and optimizer states fp32)."
