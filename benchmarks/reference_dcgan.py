@@ -156,15 +156,16 @@ def train(
             netD.zero_grad()
             batch_size = real.size(0)
             label = torch.full((batch_size,), REAL_LABEL, dtype=real.dtype, device=device)
-            with forward_precision(bf16, device):  # BCELoss stays outside: CUDA autocast refuses it
-                output = netD(real).float()
+            with forward_precision(bf16, device):  # BCELoss stays outside: CUDA autocast refuses it;
+                # D returns fp32 probabilities (its Sigmoid runs in fp32)
+                output = netD(real)
             errD_real = criterion(output, label)
             errD_real.backward()
             D_x = output.mean().item()
             noise = torch.randn(batch_size, NZ, 1, 1, device=device)
             with forward_precision(bf16, device):
                 fake = netG(noise)
-                output = netD(fake.detach()).float()
+                output = netD(fake.detach())
             label.fill_(FAKE_LABEL)
             errD_fake = criterion(output, label)
             errD_fake.backward()
@@ -175,7 +176,7 @@ def train(
             netG.zero_grad()
             label.fill_(REAL_LABEL)
             with forward_precision(bf16, device):
-                output = netD(fake).float()
+                output = netD(fake)
             errG = criterion(output, label)
             errG.backward()
             D_G_z2 = output.mean().item()

@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
-from functools import partial
+from collections.abc import Iterator
 
 import torch
 from common import forward_precision, reference_data, reference_parser, save_reference
@@ -164,18 +162,15 @@ def batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
         yield x[pick]
 
 
-Precision = Callable[[], AbstractContextManager]
-
-
 def critic_step(
     netG: Generator,
     netD: Discriminator,
     opt: torch.optim.Optimizer,
     real: torch.Tensor,
-    precision: Precision = nullcontext,
+    bf16: bool = False,
 ) -> dict[str, torch.Tensor]:
     """One WGAN-GP update of D; returns its loss terms (tensors, read only when logged)."""
-    with precision():
+    with forward_precision(bf16, "cpu"):
         with torch.no_grad():  # only D's weights learn here (the original's var_list=D_vars)
             fake = netG(latents(len(real)))
         d_real, d_fake = netD(real).mean(), netD(fake).mean()  # separate calls: own phase shuffles
@@ -196,12 +191,12 @@ def generator_step(
     netD: Discriminator,
     opt: torch.optim.Optimizer,
     batch: int,
-    precision: Precision = nullcontext,
+    bf16: bool = False,
 ) -> torch.Tensor:
     """One update of G on new latents; D's weights get no gradients (var_list=G_vars), which also
     saves their computation."""
     netD.requires_grad_(False)
-    with precision():
+    with forward_precision(bf16, "cpu"):
         loss = -netD(netG(latents(batch))).float().mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -230,13 +225,12 @@ def train(
     optG = torch.optim.Adam(netG.parameters(), lr=LR, betas=BETAS)
     optD = torch.optim.Adam(netD.parameters(), lr=LR, betas=BETAS)
     stream = batches(x, batch_size)
-    precision = partial(forward_precision, bf16, "cpu")
     deadline, steps = start + seconds, 0
     stats: dict[str, torch.Tensor] = {}
     while time.perf_counter() < deadline:
         for _ in range(N_CRITIC):
-            stats = critic_step(netG, netD, optD, next(stream), precision)
-        stats["loss_g"] = generator_step(netG, netD, optG, batch_size, precision)
+            stats = critic_step(netG, netD, optD, next(stream), bf16)
+        stats["loss_g"] = generator_step(netG, netD, optG, batch_size, bf16)
         steps += 1
         if steps % LOG_EVERY == 0:
             print(f"[{steps}] " + " ".join(f"{k} {v.item():.4f}" for k, v in stats.items()), flush=True)
