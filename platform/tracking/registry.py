@@ -25,6 +25,7 @@ _READ_ERRORS = (MlflowException, OSError, ClientError, BotoCoreError)
 # What MLflow's download report says of an absent object: S3 (proxied or direct), or a local
 # artifact folder ("No such artifact").
 _NOT_FOUND = ("404", "NoSuchKey", "NoSuchBucket", "RESOURCE_DOES_NOT_EXIST", "No such artifact")
+_TAG_ATTEMPTS = 3  # a duplicate-key refusal means the row now exists; a second try updates it
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,32 @@ def record_metrics(
     """Stores recomputed metrics on a version as `metric.NAME` tags (what `select` ranks by),
     with `tags` naming the metric model they were computed with."""
     client = MlflowClient(tracking_uri=tracking_uri)
-    for name, value in metrics.items():
-        client.set_model_version_tag(version.name, version.version, f"metric.{name}", repr(float(value)))
-    for key, value in (tags or {}).items():
-        client.set_model_version_tag(version.name, version.version, key, value)
-    client.set_model_version_tag(version.name, version.version, "metrics_source", source)
+    values = {f"metric.{name}": repr(float(value)) for name, value in metrics.items()}
+    for key, value in {**values, **(tags or {}), "metrics_source": source}.items():
+        _set_version_tag(client, version, key, value)
+
+
+def _set_version_tag(client: MlflowClient, version: ModelVersion, key: str, value: str) -> None:
+    """Sets one tag, once more if a concurrent writer created the same key first.
+
+    MLflow's SQL store upserts a tag as select-then-insert, so two evaluators tagging one version at
+    the same moment (one per node, say) can both insert and one fails on the unique key; on the
+    second try the row exists and the write becomes an update (last writer wins).
+    """
+    for attempt in range(_TAG_ATTEMPTS):
+        try:
+            client.set_model_version_tag(version.name, version.version, key, value)
+            return
+        except MlflowException as error:
+            if attempt == _TAG_ATTEMPTS - 1 or not _duplicate_key(error):
+                raise
+
+
+def _duplicate_key(error: MlflowException) -> bool:
+    """Whether the store refused an insert for a key that already exists (SQLite, MySQL, Postgres
+    wording; the REST server passes the database's message through)."""
+    text = str(error)
+    return any(mark in text for mark in ("UNIQUE constraint failed", "Duplicate entry", "duplicate key"))
 
 
 def version_metric(version: ModelVersion, run_metrics: dict[str, float], metric: str) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 from pathlib import Path
@@ -52,3 +53,44 @@ def test_jobs_started_together_share_a_fresh_store(tmp_path: Path, home: Path) -
     versions = client.search_model_versions("name = 'toy-tiny'")
     assert sorted(int(v.version) for v in versions) == list(range(1, JOBS + 1))
     assert {v.run_id for v in versions} == {run.info.run_id for run in runs}
+
+
+WRITERS = 4
+ROUNDS = 3  # one round collides more often than not; three make a missed race unlikely
+
+
+def _tag_version(tracking_uri: str, barrier, round_: int) -> None:
+    from ganforge.platform.tracking.registry import record_metrics
+
+    version = MlflowClient(tracking_uri=tracking_uri).get_model_version("scored", "1")
+    barrier.wait()  # every writer tags the same fresh keys at the same moment
+    record_metrics(tracking_uri, version, _round_metrics(round_), source="ganforge evaluate")
+
+
+def _round_metrics(round_: int) -> dict[str, float]:
+    return {f"r{round_}_{index}": float(index) for index in range(30)}
+
+
+def test_evaluators_tag_one_version_at_the_same_moment(tmp_path: Path) -> None:
+    # As when every node of a cluster scores one registered generator (test_cluster.py): MLflow's
+    # SQL store writes a tag as select-then-insert, so concurrent writers of one new key collide.
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=tracking_uri)
+    client.create_registered_model("scored")
+    client.create_model_version("scored", source=(tmp_path / "model").as_uri())
+    spawn = multiprocessing.get_context("spawn")
+    for round_ in range(ROUNDS):
+        barrier = spawn.Barrier(WRITERS)
+        writers = [
+            spawn.Process(target=_tag_version, args=(tracking_uri, barrier, round_)) for _ in range(WRITERS)
+        ]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(timeout=300)
+        assert [writer.exitcode for writer in writers] == [0] * WRITERS
+    tags = client.get_model_version("scored", "1").tags
+    for round_ in range(ROUNDS):
+        for name, value in _round_metrics(round_).items():
+            assert float(tags[f"metric.{name}"]) == value
+    assert tags["metrics_source"] == "ganforge evaluate"
