@@ -5,7 +5,7 @@ the Gumbel-softmax run and the SeqGAN run (`model.init_generator`), so every met
 start and the same number of further G steps (SeqGAN: fewer; its rollouts cost far more).
 
 python benchmarks/tokens_oracle.py [--pretrain 1600] [--adversarial 400] [--seqgan 0] [--pure-gumbel]
-    [--set KEY=VALUE ...] [--seqgan-set KEY=VALUE ...]
+    [--set KEY=VALUE ...] [--seqgan-set KEY=VALUE ...] [--gumbel-set KEY=VALUE ...]
 
 `--set data.oracle_weights=PATH` scores everything under a published oracle (LantaoYu/SeqGAN's
 `save/target_params_py3.pkl`), so the figures compare with the paper's; the section is then its own.
@@ -49,10 +49,12 @@ def main() -> None:
     parser.add_argument("--pure-gumbel", action="store_true", help="also Gumbel with mle_weight 0")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE, every run")
     parser.add_argument("--seqgan-set", action="append", default=[], help="KEY=VALUE, the SeqGAN run only")
+    parser.add_argument("--gumbel-set", action="append", default=[], help="KEY=VALUE, the Gumbel runs only")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     common = dict(parse_override(item) for item in args.overrides)
     seqgan_only = dict(parse_override(item) for item in args.seqgan_set)
+    gumbel_only = dict(parse_override(item) for item in args.gumbel_set)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -63,10 +65,19 @@ def main() -> None:
         init = {"model.init_generator": str(start_ckpt)}
         runs = [
             ("MLE (continued)", "oracle_mle", {"train.steps": args.adversarial}),
-            ("Gumbel-softmax", "oracle_gumbel", {"train.steps": args.adversarial, "model.pretrain_steps": 0}),
+            (
+                "Gumbel-softmax",
+                "oracle_gumbel",
+                {"train.steps": args.adversarial, "model.pretrain_steps": 0, **gumbel_only},
+            ),
         ]
         if args.pure_gumbel:
-            pure = {"train.steps": args.adversarial, "model.pretrain_steps": 0, "model.mle_weight": 0.0}
+            pure = {
+                "train.steps": args.adversarial,
+                "model.pretrain_steps": 0,
+                **gumbel_only,
+                "model.mle_weight": 0.0,
+            }
             runs.append(("Gumbel-softmax, no MLE term", "oracle_gumbel", pure))
         if args.seqgan:
             seqgan = {  # MLE steps that pre-train D on G's samples, then policy gradient
