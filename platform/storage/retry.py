@@ -51,6 +51,7 @@ def retry(
     base_delay_s: float = 0.5,
     max_delay_s: float = 8.0,
     deadline_s: float | None = None,
+    worth_retrying: Callable[[BaseException], bool] = is_transient,
 ) -> T:
     """Calls `fn`, retrying transient errors with jittered exponential backoff.
 
@@ -67,6 +68,7 @@ def retry(
             this call; no retry starts once waiting for it would pass the budget, and the last
             error is raised instead. The first attempt is always made, and an attempt already
             under way is not cut short (the library's own retries inside it run to their end).
+        worth_retrying: which errors get another try (default: the transient ones).
 
     Returns:
         What `fn` returned.
@@ -76,7 +78,7 @@ def retry(
         try:
             return fn()
         except Exception as error:
-            if attempt == attempts or not is_transient(error):
+            if attempt == attempts or not worth_retrying(error):
                 raise
             delay = min(max_delay_s, base_delay_s * 2 ** (attempt - 1)) * (0.5 + random.random())
             elapsed = time.monotonic() - started

@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.errors import TrackingError
+from ganforge.platform.storage import is_transient, retry
 from ganforge.platform.tracking.model import METADATA_KEY, GeneratorCard
 
 _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
@@ -25,7 +26,7 @@ _READ_ERRORS = (MlflowException, OSError, ClientError, BotoCoreError)
 # What MLflow's download report says of an absent object: S3 (proxied or direct), or a local
 # artifact folder ("No such artifact").
 _NOT_FOUND = ("404", "NoSuchKey", "NoSuchBucket", "RESOURCE_DOES_NOT_EXIST", "No such artifact")
-_TAG_ATTEMPTS = 3  # a duplicate-key refusal means the row now exists; a second try updates it
+_TAG_ATTEMPTS = 3  # after a duplicate-key refusal the row exists, so the next try updates it
 
 
 @dataclass(frozen=True)
@@ -98,25 +99,25 @@ def record_metrics(
 
 
 def _set_version_tag(client: MlflowClient, version: ModelVersion, key: str, value: str) -> None:
-    """Sets one tag, once more if a concurrent writer created the same key first.
+    """Sets one tag, again if a concurrent writer created the same key first (or the store blinked).
 
     MLflow's SQL store upserts a tag as select-then-insert, so two evaluators tagging one version at
     the same moment (one per node, say) can both insert and one fails on the unique key; on the
-    second try the row exists and the write becomes an update (last writer wins).
+    next try the row exists and the write becomes an update (last writer wins).
     """
-    for attempt in range(_TAG_ATTEMPTS):
-        try:
-            client.set_model_version_tag(version.name, version.version, key, value)
-            return
-        except MlflowException as error:
-            if attempt == _TAG_ATTEMPTS - 1 or not _duplicate_key(error):
-                raise
+    retry(
+        lambda: client.set_model_version_tag(version.name, version.version, key, value),
+        f"tagging {version.name} v{version.version} with {key}",
+        attempts=_TAG_ATTEMPTS,
+        base_delay_s=0.05,
+        worth_retrying=lambda error: _duplicate_key(error) or is_transient(error),
+    )
 
 
-def _duplicate_key(error: MlflowException) -> bool:
+def _duplicate_key(error: BaseException) -> bool:
     """Whether the store refused an insert for a key that already exists (SQLite, MySQL, Postgres
     wording; the REST server passes the database's message through)."""
-    text = str(error)
+    text = str(error) if isinstance(error, MlflowException) else ""
     return any(mark in text for mark in ("UNIQUE constraint failed", "Duplicate entry", "duplicate key"))
 
 
