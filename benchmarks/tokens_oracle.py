@@ -63,22 +63,13 @@ def main() -> None:
         )
         rows.append(("MLE (pre-training)", args.pretrain, mle, minutes))
         init = {"model.init_generator": str(start_ckpt)}
+        gumbel = {"train.steps": args.adversarial, "model.pretrain_steps": 0, **gumbel_only}
         runs = [
             ("MLE (continued)", "oracle_mle", {"train.steps": args.adversarial}),
-            (
-                "Gumbel-softmax",
-                "oracle_gumbel",
-                {"train.steps": args.adversarial, "model.pretrain_steps": 0, **gumbel_only},
-            ),
+            ("Gumbel-softmax", "oracle_gumbel", gumbel),
         ]
         if args.pure_gumbel:
-            pure = {
-                "train.steps": args.adversarial,
-                "model.pretrain_steps": 0,
-                **gumbel_only,
-                "model.mle_weight": 0.0,
-            }
-            runs.append(("Gumbel-softmax, no MLE term", "oracle_gumbel", pure))
+            runs.append(("Gumbel-softmax, no MLE term", "oracle_gumbel", {**gumbel, "model.mle_weight": 0.0}))
         if args.seqgan:
             seqgan = {  # MLE steps that pre-train D on G's samples, then policy gradient
                 "train.steps": args.d_pretrain + args.seqgan,
