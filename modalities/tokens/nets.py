@@ -9,6 +9,8 @@ module directly; see token_step.py for what that means under DDP.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -119,6 +121,23 @@ class TokenGenerator(nn.Module):
             soft.append(F.softmax(beta * perturbed, dim=-1))
             x = self.embedding(token)
         return torch.stack(hard, dim=1), torch.stack(soft, dim=1)
+
+
+def tempered(generator: TokenGenerator, temperature: float) -> TokenGenerator:
+    """A copy of `generator` whose next-token distribution is softmax(logits / temperature).
+
+    Sampling and NLL both see the tempered distribution, so a held-out NLL measured on the copy is
+    the price of the sharper samples. Below 1 this trades diversity for sample quality, the curve
+    an MLE model gets without any adversarial training (Caccia et al. 2018, "Language GANs
+    falling short"): the bar a GAN's gain has to clear.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    scaled = copy.deepcopy(generator)
+    with torch.no_grad():
+        scaled.out.weight /= temperature
+        scaled.out.bias /= temperature
+    return scaled
 
 
 def sample_tokens(logits: Tensor) -> Tensor:

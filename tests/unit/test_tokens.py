@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 from ganforge.modalities.tokens import MODALITY
@@ -17,7 +18,7 @@ from ganforge.modalities.tokens.config import TokenData, TokenModel
 from ganforge.modalities.tokens.data import load_corpus
 from ganforge.modalities.tokens.metrics import ReferenceCounts, bleu, heldout_nll, quality, self_bleu
 from ganforge.modalities.tokens.metrics import sentence_bleu as fast_bleu
-from ganforge.modalities.tokens.nets import TokenGenerator
+from ganforge.modalities.tokens.nets import TokenGenerator, tempered
 from ganforge.modalities.tokens.oracle import OracleLSTM
 from ganforge.modalities.tokens.samples import decode_all
 from ganforge.modalities.tokens.tiny import tiny_tokens
@@ -152,6 +153,29 @@ def test_token_generator_samples_its_own_distribution() -> None:
     assert torch.equal(tokens, g(z))  # deterministic given the latents
     counts = torch.bincount(tokens[:, 0], minlength=len(probs)).float() / len(tokens)
     assert (counts - probs).abs().max() < 0.02
+
+
+def test_a_tempered_generator_samples_and_scores_softmax_of_logits_over_temperature() -> None:
+    torch.manual_seed(0)
+    job = load_job_dict(tiny_tokens("mle"))
+    data = MODALITY.prepare(job.data)
+    g = MODALITY.build_generator(job.model, data).eval()
+    head = g.out.weight.clone()
+    cold = tempered(g, 0.5)
+    tokens = torch.randint(0, g.vocab_size, (16, g.seq_len))
+    z = MODALITY.sample_latents(job.model, data.info, 20000, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        logits = g.teacher_logits(tokens)
+        expected = F.cross_entropy((logits / 0.5).flatten(0, 1), tokens.flatten())
+        assert cold.nll(tokens).item() == pytest.approx(expected.item(), rel=1e-5)
+        assert torch.equal(tempered(g, 1.0)(z), g(z))
+        first = cold(z)[:, 0]
+        probs = torch.softmax(g.teacher_logits(first[:1, None])[0, 0] / 0.5, dim=-1)
+    counts = torch.bincount(first, minlength=len(probs)).float() / len(first)
+    assert (counts - probs).abs().max() < 0.02
+    assert torch.equal(g.out.weight, head)  # the original is left as it was
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        tempered(g, 0.0)
 
 
 def test_init_std_draws_every_generator_weight_from_one_normal() -> None:
