@@ -36,6 +36,7 @@ from ganforge.platform.runners.checkpoint import load_state
 from ganforge.platform.runners.local import run_local
 
 KEYS = ("oracle_nll", "heldout_nll", "bleu4", "self_bleu4")
+MLE_CONFIG = "configs/tokens/oracle_mle.yaml"
 
 
 def _run(config: str, overrides: dict, root: Path, label: str) -> tuple[dict[str, float], Path, float]:
@@ -96,13 +97,11 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        mle, start_ckpt, minutes = _run(
-            "configs/tokens/oracle_mle.yaml", {**common, "train.steps": args.pretrain}, root, "mle-pretrain"
-        )
+        start_job = {**common, "train.steps": args.pretrain}
+        mle, start_ckpt, minutes = _run(MLE_CONFIG, start_job, root, "mle-pretrain")
         rows.append(("MLE (pre-training)", args.pretrain, mle, minutes))
         temperatures = [float(t) for t in args.temperatures.split(",") if t]
-        start_job = {**common, "train.steps": args.pretrain}
-        curve = temperature_curve("configs/tokens/oracle_mle.yaml", start_job, start_ckpt, temperatures)
+        curve = temperature_curve(MLE_CONFIG, start_job, start_ckpt, temperatures)
         init = {"model.init_generator": str(start_ckpt)}
         gumbel = {"train.steps": args.adversarial, "model.pretrain_steps": 0, **gumbel_only}
         runs = [
@@ -125,7 +124,7 @@ def main() -> None:
                 f"configs/tokens/{config}.yaml", {**common, **overrides, **init}, root, name
             )
             rows.append((label, args.pretrain + overrides["train.steps"], metrics, minutes))
-    job = load_untracked("configs/tokens/oracle_mle.yaml", common)
+    job = load_untracked(MLE_CONFIG, common)
     corpus = load_corpus(job.data)
     real_nll = corpus.oracle.nll(corpus.heldout) if corpus.oracle is not None else float("nan")
     published = job.data.oracle_weights is not None
