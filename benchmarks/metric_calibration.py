@@ -35,7 +35,7 @@ from ganforge.platform.config import JobConfig
 from ganforge.platform.gan.batch import samples_of
 from ganforge.platform.metrics import MetricModel, feature_metrics, real_halves, resolve_metric_model
 from ganforge.platform.modality import Prepared, get_modality
-from ganforge.platform.runners.checkpoint import load_state
+from ganforge.platform.runners.checkpoint import evaluated_generator, load_state
 from ganforge.platform.runners.local import run_local
 
 Tensor = torch.Tensor
@@ -187,13 +187,10 @@ def metric_model(config: str, overrides: dict, data: Prepared, seed: int) -> Met
 
 def train_generator(job: JobConfig) -> nn.Module:
     """Trains `job` in-process; returns its final EMA generator (the plain one when EMA is off)."""
-    modality = get_modality(job.modality)
     with tempfile.TemporaryDirectory(prefix="ganforge-calibration-") as tmp:
         _, final = run_local(job, Path(tmp))
         state = load_state(final)
-    generator = modality.build_generator(job.model, modality.prepare(job.data))
-    generator.load_state_dict(state["generator_ema" if job.gan.ema.enabled else "generator"])
-    return generator.eval()
+    return evaluated_generator(job, get_modality(job.modality).prepare(job.data), state)
 
 
 def generate(job: JobConfig, generator: nn.Module, n: int) -> Tensor:

@@ -29,6 +29,7 @@ from ganforge.platform.home import ganforge_home
 from ganforge.platform.metrics import MetricModel, feature_metrics, real_halves
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.modality import Prepared, get_modality
+from ganforge.platform.runners.checkpoint import evaluated_generator
 
 HERE = Path(__file__).resolve().parent
 SPLIT_SEED = 0  # the real halves and KID subsets: one ruler for every run
@@ -170,16 +171,10 @@ def run_pair(commands: dict[str, list[str]], seed: int, minutes: float, tmp: Pat
 
 def ganforge_generators(entry: Entry, out: Path) -> dict[str, torch.nn.Module]:
     """`ganforge`: the evaluation generator (EMA when on, as the platform evaluates); `ganforge raw G`."""
-    modality = get_modality(entry.job.modality)
     states = torch.load(out / "generators.pt", map_location="cpu", weights_only=False)
-    keys = {"ganforge": "generator_ema" if entry.job.gan.ema.enabled else "generator"}
+    nets = {"ganforge": evaluated_generator(entry.job, entry.data, states)}
     if entry.job.gan.ema.enabled:
-        keys["ganforge raw G"] = "generator"
-    nets = {}
-    for name, key in keys.items():
-        net = modality.build_generator(entry.job.model, entry.data)
-        net.load_state_dict(states[key])
-        nets[name] = net.eval()
+        nets["ganforge raw G"] = evaluated_generator(entry.job, entry.data, states, key="generator")
     return nets
 
 

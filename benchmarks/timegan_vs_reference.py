@@ -43,6 +43,7 @@ from ganforge.modalities.timeseries.metrics import posthoc_scores  # noqa: E402
 from ganforge.modalities.timeseries.samples import write_series_plot  # noqa: E402
 from ganforge.platform.config import JobConfig, parse_override  # noqa: E402
 from ganforge.platform.modality import get_modality  # noqa: E402
+from ganforge.platform.runners.checkpoint import evaluated_generator  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CONFIG = "configs/timeseries/sines_timegan.yaml"
@@ -81,11 +82,9 @@ def commands(config: str, sets: list[str], seed: int, minutes: float) -> dict[st
 def fakes_of(job: JobConfig, data: SeriesPrepared, outs: dict[str, Path], runs: dict, seed: int) -> dict:
     """data.eval_samples windows of each side, latents drawn from LATENT_SEED + seed."""
     n, modality = job.data.eval_samples, get_modality("timeseries")
-    net = modality.build_generator(job.model, data)
-    key = "generator_ema" if job.gan.ema.enabled else "generator"  # what the platform evaluates
-    net.load_state_dict(torch.load(outs["ganforge"] / "generators.pt", weights_only=False)[key])
+    net = evaluated_generator(job, data, torch.load(outs["ganforge"] / "generators.pt", weights_only=False))
     z = modality.sample_latents(job.model, data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed))
-    ours = torch.cat([net.eval()(chunk) for chunk in z.split(1000)])
+    ours = torch.cat([net(chunk) for chunk in z.split(1000)])
     ref = TimeGan(runs["reference"]["features"], runs["reference"]["z_dim"])
     ref.load_state_dict(torch.load(outs["reference"] / "generator.pt", weights_only=True))
     theirs = sample(ref, n, runs["reference"]["seq_len"], LATENT_SEED + seed)

@@ -32,7 +32,7 @@ from ganforge.modalities.tokens.data import load_corpus
 from ganforge.modalities.tokens.nets import tempered
 from ganforge.platform.config import parse_override
 from ganforge.platform.modality import get_modality
-from ganforge.platform.runners.checkpoint import load_state
+from ganforge.platform.runners.checkpoint import evaluated_generator, load_state
 from ganforge.platform.runners.local import run_local
 
 KEYS = ("oracle_nll", "heldout_nll", "bleu4", "self_bleu4")
@@ -57,10 +57,7 @@ def temperature_curve(
     job = load_untracked(config, overrides)
     modality = get_modality(job.modality)
     data = modality.prepare(job.data)
-    state = load_state(checkpoint)
-    generator = modality.build_generator(job.model, data)
-    generator.load_state_dict(state["generator_ema" if job.gan.ema.enabled else "generator"])
-    generator.eval()
+    generator = evaluated_generator(job, data, load_state(checkpoint))
     curve = []
     for tau in temperatures:
         metrics = modality.evaluate(tempered(generator, tau), data, job.model, job.data, job.train.seed)

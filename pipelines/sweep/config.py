@@ -13,7 +13,6 @@ from ganforge.platform.config.loading import apply_overrides, load_job_dict, par
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.config.sweep import SweepConfig, base_job_dict, check_job, describe, trial_overrides
 from ganforge.platform.errors import ConfigError
-from ganforge.platform.modality import get_modality
 
 LOOP_METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
 
@@ -50,6 +49,8 @@ def load_sweep_file(path: str | Path, overrides: Iterable[str] = ()) -> LoadedSw
     for key, dist in sweep.space.items():
         for value in dist.examples():
             load_job_dict(apply_overrides(base, {key: value}), source=f"{source}: space.{key}")
+    from ganforge.platform.modality import get_modality  # torch: not at import (see loading.py)
+
     known = {m.name for m in get_modality(job.modality).metric_specs(job.data)} | set(LOOP_METRICS)
     if sweep.metric not in known:
         raise ConfigError(

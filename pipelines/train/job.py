@@ -22,7 +22,7 @@ from ganforge.platform.errors import ConfigError, DataError, GanforgeError, Trai
 from ganforge.platform.gan.batch import map_batch
 from ganforge.platform.metrics.jobs import job_metric_model, pin_metric_model
 from ganforge.platform.modality import Prepared, get_modality
-from ganforge.platform.runners.checkpoint import load_state
+from ganforge.platform.runners.checkpoint import evaluated_generator, load_state
 from ganforge.platform.runners.interrupt import SigintWatch
 from ganforge.platform.runners.local import run_local
 from ganforge.platform.runners.loop import SAMPLE_COUNT, reference_reals
@@ -83,13 +83,6 @@ def pin_job_metric_model(job: JobConfig, data: Prepared) -> tuple[JobConfig, dic
     return pin_metric_model(job, model), model.tags() if model else {}
 
 
-def _final_generator(job: JobConfig, data: Prepared, checkpoint_dir: Path) -> torch.nn.Module:
-    generator = get_modality(job.modality).build_generator(job.model, data)
-    state = load_state(checkpoint_dir)
-    generator.load_state_dict(state["generator_ema" if job.gan.ema.enabled else "generator"])
-    return generator.eval()
-
-
 def _run(
     job: JobConfig,
     settings: JobSettings,
@@ -132,7 +125,7 @@ def log_and_register(
     }
     card = GeneratorCard(job=job.to_dict(), samples=data.info, lineage=lineage)
     log_handoff(job, target, checkpoint_dir)  # before the version exists: it comes complete or not at all
-    generator = _final_generator(job, data, checkpoint_dir)
+    generator = evaluated_generator(job, data, load_state(checkpoint_dir))
     description = version_card(job, target, generator, data, metrics, metric_tags).markdown()
     return log_generator(
         target,

@@ -17,8 +17,6 @@ from pydantic import BaseModel, ValidationError, create_model, model_validator
 
 from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.errors import ConfigError
-from ganforge.platform.gan.objective import unsupported_options
-from ganforge.platform.modality import get_modality, modality_names
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -68,6 +66,11 @@ def flatten_values(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def job_config_type(modality: str) -> type[JobConfig]:
     """JobConfig with `data` and `model` narrowed to the modality's own config models, and the
     gan.* options checked against the job's objective."""
+    # Imported here, not at the top: modalities import torch (about 2 s), and a missing or
+    # malformed file should answer before that.
+    from ganforge.platform.gan.objective import unsupported_options
+    from ganforge.platform.modality import get_modality
+
     spec = get_modality(modality)
 
     def objective_honours_gan(job: JobConfig) -> JobConfig:
@@ -264,4 +267,6 @@ def _allowed_keys(model_type: type[BaseModel], loc: list[str]) -> list[str]:
 
 
 def _names() -> str:
+    from ganforge.platform.modality import modality_names  # torch, as in job_config_type
+
     return ", ".join(modality_names())

@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganforge.platform.config.schema import JobConfig
+from ganforge.platform.modality import Prepared, get_modality
+
 STATE_FILE = "state.pt"
 
 
@@ -48,3 +51,15 @@ def load_rng(directory: Path, rank: int) -> dict[str, Any] | None:
     """This rank's random streams, or None when the checkpoint came from a narrower run."""
     path = directory / rng_file(rank)
     return torch.load(path, weights_only=False) if path.exists() else None
+
+
+def evaluated_generator(
+    job: JobConfig, data: Prepared, state: dict[str, Any], key: str | None = None
+) -> torch.nn.Module:
+    """`job`'s generator rebuilt from a checkpoint `state` (or anything holding its generator
+    weights), in eval mode. By default the weights the platform evaluates and registers (the EMA
+    copy when EMA is on); `key` picks others."""
+    key = key or ("generator_ema" if job.gan.ema.enabled else "generator")
+    generator = get_modality(job.modality).build_generator(job.model, data)
+    generator.load_state_dict(state[key])
+    return generator.eval()

@@ -11,7 +11,7 @@ import torch
 from ganforge.modalities.toy import MODALITY
 from ganforge.platform.config import ConfigError, apply_overrides, load_job_dict
 from ganforge.platform.config.schema import JobConfig
-from ganforge.platform.runners.checkpoint import load_state
+from ganforge.platform.runners.checkpoint import evaluated_generator, load_state
 from ganforge.platform.runners.local import prune_checkpoints, run_local
 from tests.unit.test_resume import _losses  # one way to record a run's losses per step
 
@@ -130,3 +130,19 @@ def test_local_run_uses_its_cpus_as_torch_threads_and_restores_them(tmp_path: Pa
         assert torch.get_num_threads() == 2  # restored on failure too
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("ema", [True, False])
+def test_the_evaluated_generator_is_the_ema_copy_only_when_ema_is_on(ema: bool) -> None:
+    job = _job(1, **{"gan.ema.enabled": ema})
+    data = MODALITY.prepare(job.data)
+    live, averaged = (MODALITY.build_generator(job.model, data) for _ in range(2))
+    torch.nn.init.constant_(next(averaged.parameters()), 0.5)  # the two differ for sure
+    state = {"generator": live.state_dict(), "generator_ema": averaged.state_dict()}
+
+    generator = evaluated_generator(job, data, state)
+
+    expected = averaged if ema else live
+    assert not generator.training
+    for name, tensor in generator.state_dict().items():
+        assert torch.equal(tensor, expected.state_dict()[name]), name

@@ -8,6 +8,8 @@ rules that join two sections (`model.pack` and `train.batch_size`; `model.seq_le
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +334,25 @@ def test_random_bytes_are_not_a_numpy_file(tmp_path: Path) -> None:
     with pytest.raises(DataError) as error:
         load_images(ImageData(dataset="npz", path=npz))
     assert str(error.value) == f"{npz.resolve()}: not a valid .npz file"
+
+
+def test_an_unreadable_file_is_refused_before_torch_loads(tmp_path: Path) -> None:
+    # The CLI promises that config errors answer at once; importing torch alone takes seconds.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n")
+    probe = (
+        "import sys\n"
+        "from ganforge.pipelines.sweep import load_sweep_file\n"
+        "from ganforge.platform.config import ConfigError, load_job_file\n"
+        "for load in (load_job_file, load_sweep_file):\n"
+        "    for path in (sys.argv[1], sys.argv[1] + '.missing'):\n"
+        "        try:\n"
+        "            load(path)\n"
+        "        except ConfigError:\n"
+        "            pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'ray', 'mlflow')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(bad)], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stdout[:300]
