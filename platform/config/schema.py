@@ -54,6 +54,24 @@ class EmaConfig(StrictModel):
     None: decay from the first step."""
 
 
+class LrDecayConfig(StrictModel):
+    """Learning-rate decay of every optimizer the objective owns, as a factor on its configured lr.
+
+    The factor is 1 until `start` × `steps`, then falls to `final` at `steps` (linearly or along a
+    half cosine) and stays there. It is a function of the step alone, so a resumed run continues
+    the same schedule.
+    """
+
+    kind: Literal["none", "linear", "cosine"] = "none"
+    start: Probability = 0.0
+    """The share of `steps` trained at the full learning rate before the decay begins."""
+    final: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    """The factor reached at `steps` (0: down to zero)."""
+    steps: PositiveInt | None = None
+    """The G step where the decay ends (None: train.steps). A wall-clock budget run whose
+    train.steps is out of reach sets it to the steps it expects to make."""
+
+
 class AdaConfig(StrictModel):
     """Adaptive discriminator augmentation (Karras et al. 2020, StyleGAN2-ADA).
 
@@ -93,6 +111,7 @@ class GanConfig(StrictModel):
     ema: EmaConfig = EmaConfig()
     ada: AdaConfig = AdaConfig()
     """Adaptive augmentation of D's inputs; the ops come from the modality (`augment_ops`)."""
+    lr_decay: LrDecayConfig = LrDecayConfig()
     grad_clip: PositiveFloat | None = None
     """Clip each network's total gradient norm to this value (None: no clipping)."""
     precision: Literal["fp32", "bf16"] = "fp32"

@@ -31,9 +31,10 @@ if TYPE_CHECKING:  # the config package imports the modality registry, which imp
 
 Tensor = torch.Tensor
 
-ALWAYS_HONOURED = frozenset({"ema", "n_critic", "spectral_norm"})
+ALWAYS_HONOURED = frozenset({"ema", "n_critic", "spectral_norm", "lr_decay"})
 """gan.* options the platform applies whatever the objective: EMA of G, D steps per G step
-(the loop's), spectral norm on D's layers (added when D is built)."""
+(the loop's), spectral norm on D's layers (added when D is built), the decay of every
+optimizer's learning rate (the loop's)."""
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ganforge.platform.errors import TrainingError
 from ganforge.platform.gan import GanNets, Objective, add_spectral_norm, make_ema_copy
 from ganforge.platform.gan.batch import map_batch
 from ganforge.platform.gan.ema import ema_beta, has_batch_norm, recompute_batch_norm, update_ema
+from ganforge.platform.gan.lr_decay import lr_factor, set_lr_factor
 from ganforge.platform.gan.objective import build_optimizers, optimizer_states, restore_optimizers
 from ganforge.platform.metrics.jobs import job_metric_model
 from ganforge.platform.metrics.metric_model import MetricModel
@@ -176,10 +177,16 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     try:
         for step in range(start, train.steps):
             objective.start_step(step)
+            decay = job.gan.lr_decay
+            if decay.kind != "none":
+                factor = lr_factor(step, decay, train.steps)
+                set_lr_factor(objective.optimizers, objective.specs, factor)
             for k in range(job.gan.n_critic):
                 real = map_batch(_to(device), parts.sampler.next_batch(train.batch_size))
                 stats = objective.discriminator_step(real, latents(), step * job.gan.n_critic + k)
             stats.update(objective.generator_step(latents(), real))
+            if decay.kind != "none":
+                stats["lr_factor"] = torch.tensor(factor)
             if job.gan.ema.enabled:
                 beta = ema_beta(step + 1, job.gan.ema.decay, job.gan.ema.rampup)
                 update_ema(parts.ema, parts.nets.g_module, beta)
