@@ -5,9 +5,10 @@ python benchmarks/ganforge_timed.py --config configs/image/digits_dcgan.yaml --s
     --minutes 10 --out /tmp/ganforge [--threads 1] [--device cuda] [--workers 2] [--set KEY=VALUE ...]
 
 The shipped config runs through the platform's one training loop (`train_loop`, as the local
-runner runs it) with tracking off and `train.steps` out of reach. The clock starts before the loop
-reads its data, as reference_dcgan.py's does. A checkpoint is taken every `--check-every` G steps
-(the state saved to a temporary folder, nothing copied); at the checkpoint nearest the deadline
+runner runs it) with tracking off and `train.steps` out of reach (a `gan.lr_decay` without its own
+`steps` still ends at the config's `train.steps`, as the config's own run would). The clock starts
+before the loop reads its data, as reference_dcgan.py's does. A checkpoint is taken every
+`--check-every` G steps (the state saved to a temporary folder, nothing copied); at the checkpoint nearest the deadline
 (the first one with less than half a checkpoint interval left) the state is kept and the run ends
 there. So the run ends within half an interval of the budget, either side (zero on average), and
 the generators saved are exactly those of its last step. The interval is a trade: each checkpoint
@@ -109,6 +110,10 @@ def train_for(
 ) -> BudgetContext:
     """Trains `config` (with `overrides`) for `seconds` of wall clock; the context holds the result."""
     start = time.perf_counter() if start is None else start
+    planned = load_job_file(config, overrides)
+    decay = planned.gan.lr_decay
+    if decay.kind != "none" and decay.steps is None:  # decay as the config's own run would
+        overrides = {**overrides, "gan.lr_decay.steps": planned.train.steps}
     job = load_job_file(
         config,
         {
