@@ -4,17 +4,17 @@ image_vs_reference.py, the counterpart of reference_dcgan.py.
 python benchmarks/ganforge_timed.py --config configs/image/digits_dcgan.yaml --seed 0 \
     --minutes 10 --out /tmp/ganforge [--threads 1] [--device cuda] [--workers 2] [--set KEY=VALUE ...]
 
-The shipped config runs through the platform's one training loop (`train_loop`, as the local
-runner runs it) with tracking off and `train.steps` out of reach (a `gan.lr_decay` without its own
-`steps` still ends at the config's `train.steps`, as the config's own run would). The clock starts
-before the loop reads its data, as reference_dcgan.py's does. A checkpoint is taken every
-`--check-every` G steps (the state saved to a temporary folder, nothing copied); at the checkpoint nearest the deadline
-(the first one with less than half a checkpoint interval left) the state is kept and the run ends
-there. So the run ends within half an interval of the budget, either side (zero on average), and
-the generators saved are exactly those of its last step. The interval is a trade: each checkpoint
-costs the loop its EMA generator's BatchNorm re-estimate (measured on one core: 0.03 s digits_dcgan,
-0.06 s shapes_dcgan, 0.35 s shapes_resnet), about 1% of the time at 100 steps, 5% at 20. The
-loop's own final evaluation never runs: the harness scores both sides with the same scorer.
+The shipped config runs through the platform's one training loop (`train_loop`, as the local runner
+runs it) with tracking off and `train.steps` out of reach (a `gan.lr_decay` without its own `steps`
+still ends at the config's `train.steps`, as the config's own run would). The clock starts before
+the loop reads its data, as reference_dcgan.py's does. A checkpoint is taken every `--check-every` G
+steps (the state saved to a temporary folder, nothing copied); at the checkpoint nearest the
+deadline (the first one with less than half a checkpoint interval left) the state is kept and the
+run ends there. So the run ends within half an interval of the budget, either side (zero on
+average), and the generators saved are exactly those of its last step. The interval is a trade: each
+checkpoint costs the loop its EMA generator's BatchNorm re-estimate (measured on one core: 0.03 s
+digits_dcgan, 0.06 s shapes_dcgan, 0.35 s shapes_resnet), about 1% of the time at 100 steps, 5% at
+20. The loop's own final evaluation never runs: the harness scores both sides with the same scorer.
 
 `--workers N` runs N data-parallel workers (torch.distributed processes, each wrapping G and D in
 DDP as the Ray Train runner does, with the same per-worker batch); rank 0 decides when the budget
