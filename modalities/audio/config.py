@@ -90,6 +90,9 @@ class AudioModel(JobSection):
     the hop is a quarter of the FFT size, the window a Hann window as long as the FFT."""
     stft_channels: Annotated[int, Field(ge=1, le=256)] = 16
     """Channels of each spectral discriminator's convolutions."""
+    minibatch_std: Annotated[int, Field(ge=0, le=64)] = 0
+    """Group size of a minibatch-standard-deviation channel before the waveform D's dense layer
+    (StyleGAN's; 0: off): D sees how alike the clips of a group are, against mode dropping."""
 
     @field_validator("kernel_size")
     @classmethod

@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from ganforge.modalities.audio.config import AudioModel
+from ganforge.platform.gan.layers import MinibatchStd
 
 START_STEPS = 16  # G's dense layer produces 16 time steps, as in the paper
 
@@ -131,7 +132,8 @@ class WaveGANDiscriminator(nn.Module):
             padding, _ = _padding(cfg.kernel_size, stride)
             layers.append(nn.Conv1d(widths[i], widths[i + 1], cfg.kernel_size, stride, padding))
         self.layers = nn.ModuleList(layers)
-        features = START_STEPS * widths[-1]
+        self.batch_std = MinibatchStd(cfg.minibatch_std) if cfg.minibatch_std else None
+        features = START_STEPS * (widths[-1] + (1 if self.batch_std else 0))
         self.head = nn.Linear(features, 1)
         # Projection discriminator (Miyato & Koyama 2018): <embed(y), features> joins the logit.
         self.project = nn.Embedding(cfg.n_classes, features) if cfg.conditional else None
@@ -142,6 +144,8 @@ class WaveGANDiscriminator(nn.Module):
             h = F.leaky_relu(layer(h), 0.2)
             if i < len(self.layers) - 1:  # not after the last layer, as in the paper
                 h = phase_shuffle(h, self.radius)
+        if self.batch_std is not None:
+            h = self.batch_std(h)
         h = h.flatten(1)
         logit = self.head(h).squeeze(1)
         if self.project is not None:

@@ -16,6 +16,7 @@ from ganforge.modalities.audio.nets import (
     layer_strides,
     phase_shuffle,
 )
+from ganforge.platform.gan.layers import MinibatchStd
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -74,3 +75,27 @@ def test_samples_are_playable_wavs_at_the_sample_rate(tmp_path: Path) -> None:
     assert rate == 8000 and data.shape == (1024,)
     exported = MODALITY.export_samples(fakes, tmp_path / "exported", info)
     assert len(exported) == 20 and exported[1].name == "sample_00001_one.wav"
+
+
+def test_the_minibatch_std_channel_is_each_group_spread() -> None:
+    layer = MinibatchStd(4)
+    x = torch.randn(8, 3, 5)
+    out = layer(x)
+    assert out.shape == (8, 4, 5) and torch.equal(out[:, :3], x)
+    # Groups are strided: samples 0, 2, 4, 6 form one, 1, 3, 5, 7 the other.
+    spread = x[[0, 2, 4, 6]].var(0, unbiased=False).add(1e-8).sqrt().mean()
+    assert torch.allclose(out[[0, 2, 4, 6], 3], spread.expand(4, 5))
+    same = x.clone()
+    same[[3, 5, 7]] = x[1]
+    assert layer(same)[1, 3].max() < 1e-3  # a group without variety: ~0
+    assert layer(torch.randn(6, 3, 5)).shape == (6, 4, 5)  # gcd(6, 4) = 2 per group
+
+
+def test_with_minibatch_std_d_judges_a_clip_by_its_batch() -> None:
+    cfg = AudioModel(model_dim=2, latent_dim=8, minibatch_std=4)
+    d = WaveGANDiscriminator(cfg, 4096)
+    x = torch.randn(4, 1, 4096)
+    alone = d(x)
+    with_copies = d(torch.cat([x[:1]] * 4))
+    assert alone.shape == (4,) and d(x[:3]).shape == (3,)
+    assert not torch.allclose(alone[0], with_copies[0])  # the same clip, a batch without variety
