@@ -2,7 +2,7 @@
 
 Written as a function of the step rather than as torch.optim.lr_scheduler objects: those keep a
 step counter of their own that a checkpoint would have to carry, and objectives own several
-optimizers (the tokens MLE phase, TimeGAN's five). Here the factor is recomputed from the step,
+optimizers (the tokens MLE phase's, TimeGAN's three). Here the factor is recomputed from the step,
 so a resumed run, a PBT exploit that re-applies the config, and every optimizer agree on it.
 """
 
