@@ -174,10 +174,10 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
 
     last: dict[str, float] = {}
     tick, ticked_at = time.perf_counter(), start
+    decay = job.gan.lr_decay
     try:
         for step in range(start, train.steps):
             objective.start_step(step)
-            decay = job.gan.lr_decay
             if decay.kind != "none":
                 factor = lr_factor(step, decay, train.steps)
                 set_lr_factor(objective.optimizers, objective.specs, factor)

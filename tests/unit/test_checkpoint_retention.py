@@ -1,4 +1,5 @@
-"""Checkpoint retention (`train.keep_checkpoints`) and the local run's torch thread count."""
+"""Checkpoint retention (`train.keep_checkpoints`), the local run's torch thread count, and which
+generator a checkpoint's evaluation rebuilds."""
 
 from __future__ import annotations
 
