@@ -92,6 +92,9 @@ class ImageModel(JobSection):
     `xflip` and `rot90` are opt-in: they change what a digit or a letter means (a mirrored 7 is no
     digit, a 6 turned over is a 9) and would contradict a conditional model's label; add them for
     data whose classes do not care (shapes, textures; `xflip` for faces and most photos)."""
+    minibatch_std: Annotated[int, Field(ge=0, le=64)] = 0
+    """Group size of a minibatch-standard-deviation channel on D's last feature map (StyleGAN's;
+    0: off): D sees how alike the images of a group are, against mode dropping."""
 
     @field_validator("diffaugment")
     @classmethod

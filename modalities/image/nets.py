@@ -18,6 +18,7 @@ from torch import nn
 
 from ganforge.modalities.image.augment import diff_augment
 from ganforge.modalities.image.config import ImageModel
+from ganforge.platform.gan.layers import MinibatchStd
 
 Tensor = torch.Tensor
 
@@ -94,8 +95,11 @@ class DcganDiscriminator(nn.Module):
             if model.d_norm == "batch":
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
+        if model.minibatch_std:  # after the last 4x4 map, before the head, as in StyleGAN's D
+            layers.append(MinibatchStd(model.minibatch_std))
         self.features = nn.Sequential(*layers)
-        self.head = ProjectionHead(widths[-1] * 16, model.num_classes, bias=model.dcgan_biases)
+        width = widths[-1] + (1 if model.minibatch_std else 0)
+        self.head = ProjectionHead(width * 16, model.num_classes, bias=model.dcgan_biases)
         _dcgan_init(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
@@ -195,13 +199,14 @@ class ResnetDiscriminator(nn.Module):
         blocks += [DBlock(ch, ch, True, False, model.d_norm) for _ in range(downs - 1)]
         blocks += [DBlock(ch, ch, False, False, model.d_norm) for _ in range(2)]
         self.blocks = nn.Sequential(*blocks)
-        self.head = ProjectionHead(ch, model.num_classes)
+        self.batch_std = MinibatchStd(model.minibatch_std) if model.minibatch_std else nn.Identity()
+        self.head = ProjectionHead(ch + (1 if model.minibatch_std else 0), model.num_classes)
         _xavier_init(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         if self.training and self.augments:
             x = diff_augment(x, self.augments)
-        h = F.relu(self.blocks(x)).sum(dim=(2, 3))
+        h = self.batch_std(F.relu(self.blocks(x))).sum(dim=(2, 3))
         return self.head(h, y)
 
 

@@ -90,3 +90,15 @@ def test_diffaugment_keeps_gradients_and_is_off_in_eval_mode() -> None:
     d.eval()
     with torch.no_grad():
         assert torch.equal(d(x), d(x))
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_with_minibatch_std_d_judges_an_image_by_its_batch(arch: str) -> None:
+    data = _images(16)
+    x = torch.randn(4, 3, 16, 16)
+    for group, depends_on_batch in ((0, False), (4, True)):
+        model = ImageModel(arch=arch, d_channels=8, minibatch_std=group)
+        d = MODALITY.build_discriminator(model, data).eval()  # no BatchNorm, no augmentation
+        alone, with_copies = d(x), d(torch.cat([x[:1]] * 4))
+        assert alone.shape == (4,) and d(x[:3]).shape == (3,)
+        assert torch.allclose(alone[0], with_copies[0]) is not depends_on_batch
