@@ -77,10 +77,11 @@ class AudioModel(JobSection):
     """Class-conditional G and D: the class id rides in the latent's last column, D projects it."""
     n_classes: Annotated[int, Field(ge=2, le=10_000)] = 10
     """Classes of the conditional model (the built-in digits have 10)."""
-    upsample: Literal["transposed", "nearest"] = "transposed"
-    """G's upsampling: `transposed` convolutions (the paper), or `nearest`-neighbour repeats followed
-    by a convolution of the same kernel, which cannot produce the transposed convolution's
-    checkerboard (a fixed tone at the stride's frequency; Odena et al. 2016)."""
+    upsample: Literal["transposed", "nearest", "linear"] = "transposed"
+    """G's upsampling: `transposed` convolutions (the paper), or `nearest`-neighbour repeats or
+    `linear` interpolation followed by a convolution of the same kernel, which cannot produce the
+    transposed convolution's checkerboard (a fixed tone at the stride's frequency; Odena et al.
+    2016). Linear also damps the repeats' images of the low band (fixed bands up the spectrum)."""
     spectral_d: bool = False
     """Add STFT discriminators beside the waveform one (as MelGAN / UnivNet's multi-resolution D):
     each reads the log-magnitude spectrogram at one FFT size with a small 2-D conv net, and D's

@@ -6,8 +6,9 @@ phase shuffle, then one dense logit. No BatchNorm anywhere (WGAN-GP penalises pe
 gradients). For window lengths with an odd power of two, the last G layer and the first D layer
 use stride 2 (as the authors' 32,768-sample model does).
 
-Two options beyond the paper: `model.upsample: nearest` (repeat, then convolve: no checkerboard
-tone) and `model.spectral_d` (STFT discriminators beside the waveform one, their logits summed).
+Two options beyond the paper: `model.upsample: nearest` or `linear` (upsample, then convolve: no
+checkerboard tone) and `model.spectral_d` (STFT discriminators beside the waveform one, their
+logits summed).
 """
 
 from __future__ import annotations
@@ -42,30 +43,40 @@ def _widths(model_dim: int, layers: int) -> list[int]:
     return [model_dim * 2 ** (layers - 1 - i) for i in range(layers)] + [1]
 
 
-class NearestUpsampleConv(nn.Module):
-    """Nearest-neighbour upsampling by `stride`, then a convolution ("same" padding), as one
-    transposed convolution: its kernel is the convolution's, box-filtered over `stride` taps and
-    flipped. Every output sample then sees each input sample through `stride` summed taps, so a
-    constant input gives a constant output (no checkerboard tone), at the transposed
-    convolution's cost rather than a convolution's over the upsampled length.
+class UpsampleConv(nn.Module):
+    """Nearest-neighbour or linear upsampling by `stride`, then a convolution ("same" padding), as
+    one transposed convolution: its kernel is the convolution's, flipped and filtered by the
+    upsampler's taps (a box of `stride` ones; for `linear`, the triangle of half-pixel linear
+    interpolation, as `nn.Upsample(mode="linear")` away from the edges). A constant input gives a
+    constant output (no checkerboard tone), at the transposed convolution's cost rather than a
+    convolution's over the upsampled length; linear also damps the repeats' spectral images.
     """
 
-    def __init__(self, inputs: int, outputs: int, kernel: int, stride: int) -> None:
+    def __init__(self, inputs: int, outputs: int, kernel: int, stride: int, kind: str = "nearest") -> None:
         super().__init__()
         self.conv = nn.Conv1d(inputs, outputs, kernel, padding=kernel // 2)  # holds the parameters
         self.stride = stride
+        self.taps = (1.0,) * stride if kind == "nearest" else _linear_taps(stride)
+        self.padding = kernel // 2 + (0 if kind == "nearest" else stride // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w, s, k = self.conv.weight, self.stride, self.conv.kernel_size[0]
-        boxed = sum(F.pad(w, (t, s - 1 - t)) for t in range(s))  # boxed[m] = w[m - s + 1] + ... + w[m]
-        weight = boxed.flip(-1).transpose(0, 1)  # (in, out, k + s - 1), as conv_transpose1d wants
-        return F.conv_transpose1d(x, weight, self.conv.bias, stride=s, padding=k // 2)
+        flipped, n = self.conv.weight.flip(-1), len(self.taps)
+        # The full convolution of the flipped kernel with the taps: (out, in, k + n - 1).
+        weight = sum(tap * F.pad(flipped, (t, n - 1 - t)) for t, tap in enumerate(self.taps))
+        return F.conv_transpose1d(x, weight.transpose(0, 1), self.conv.bias, self.stride, self.padding)
+
+
+def _linear_taps(stride: int) -> tuple[float, ...]:
+    """Weights one input sample gives the 2 * stride outputs around it under half-pixel linear
+    interpolation (align_corners=False): 1, 3, ..., 2s - 1, 2s - 1, ..., 1 over 2s."""
+    up = [(2 * i + 1) / (2 * stride) for i in range(stride)]
+    return (*up, *reversed(up))
 
 
 def _upsampler(inputs: int, outputs: int, kernel: int, stride: int, kind: str) -> nn.Module:
     """One G layer that multiplies the length by `stride` exactly."""
-    if kind == "nearest":
-        return NearestUpsampleConv(inputs, outputs, kernel, stride)
+    if kind in ("nearest", "linear"):
+        return UpsampleConv(inputs, outputs, kernel, stride, kind)
     padding, output_padding = _padding(kernel, stride)
     return nn.ConvTranspose1d(inputs, outputs, kernel, stride, padding, output_padding)
 

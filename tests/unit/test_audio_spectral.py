@@ -1,5 +1,5 @@
 """The audio options beyond the paper: STFT discriminators beside the waveform one, and the
-nearest-neighbour upsampling generator."""
+nearest and linear upsampling generator."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from torch import nn
 from ganforge.modalities.audio import MODALITY
 from ganforge.modalities.audio.config import AudioModel
 from ganforge.modalities.audio.nets import (
-    NearestUpsampleConv,
     SpectrogramDiscriminator,
+    UpsampleConv,
     WaveAndSpectrogramDiscriminator,
     WaveGANDiscriminator,
     WaveGANGenerator,
@@ -65,16 +65,21 @@ def test_conditional_spectral_d_keeps_the_class_projection() -> None:
         d(x)
 
 
+@pytest.mark.parametrize("kind", ["nearest", "linear"])
 @pytest.mark.parametrize("stride", [2, 4])
-def test_nearest_upsampling_is_upsample_then_conv_and_has_no_checkerboard(stride: int) -> None:
-    layer = NearestUpsampleConv(3, 5, 25, stride)
+def test_upsampling_is_upsample_then_conv_and_has_no_checkerboard(stride: int, kind: str) -> None:
+    layer = UpsampleConv(3, 5, 25, stride, kind)
     x = torch.randn(2, 3, 16)
-    reference = layer.conv(nn.Upsample(scale_factor=stride, mode="nearest")(x))
-    assert torch.allclose(layer(x), reference, atol=1e-5)
+    reference = layer.conv(nn.Upsample(scale_factor=stride, mode=kind)(x))
+    # Linear interpolation repeats the edge sample where the transposed convolution sees zeros.
+    edge = 0 if kind == "nearest" else 12 + stride
+    inner = slice(edge, reference.shape[-1] - edge)
+    assert layer(x).shape == reference.shape
+    assert torch.allclose(layer(x)[..., inner], reference[..., inner], atol=1e-5)
     # A constant input gives a constant output away from the edges (a transposed conv's does not).
     flat = layer(torch.ones(1, 3, 32))[..., 16:-16]
     assert torch.allclose(flat, flat[..., :1].expand_as(flat), atol=1e-5)
-    g = WaveGANGenerator(AudioModel(model_dim=1, latent_dim=8, upsample="nearest"), 2048)
+    g = WaveGANGenerator(AudioModel(model_dim=1, latent_dim=8, upsample=kind), 2048)
     assert g(torch.rand(2, 8)).shape == (2, 1, 2048)
 
 
@@ -90,4 +95,4 @@ def test_config_refuses_bad_fft_sizes() -> None:
     with pytest.raises(ConfigError, match="powers of two"):
         load_job_dict(_job(spectral_d=True, stft_ffts=[100]))
     with pytest.raises(ConfigError, match="upsample"):
-        load_job_dict(_job(upsample="linear"))
+        load_job_dict(_job(upsample="cubic"))
