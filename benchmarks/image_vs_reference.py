@@ -20,6 +20,8 @@ Where G has BatchNorm, each side is also drawn the other side's way (ganforge's 
 statistics over batches of 64, the reference's G on its running statistics), two rows more: the
 sampling mode alone moves recall by 0.1 or more on shapes, so the like-for-like verdict is printed too.
 An 8x8 grid of the first 64 scored samples per side and seed goes to benchmarks/samples/.
+The verdict under the table names any seed where a side failed (recall under 0.05, a collapse)
+and repeats the verdict without those seeds: one failed seed can swing all three means.
 
 On a GPU (`--device cuda`) both sides train there (ganforge with `--workers` data-parallel
 workers, the reference as the example's `--cuda`); `--seeds-together` starts every seed's pair at
@@ -200,7 +202,27 @@ def table(entry: Entry) -> str:
     return text
 
 
+FAILED_RECALL = 0.05  # a side whose samples are nowhere near the real set (the floor is 0.91)
+
+
 def verdict(ours_rows: list[Row], bar_rows: list[Row]) -> str:
+    """The 3-seed verdict, and where one side failed in a seed (recall under FAILED_RECALL: a
+    collapse), the verdict over the other seeds too: one failed seed can swing every mean."""
+    text = verdict_on(ours_rows, bar_rows)
+    failed: dict[int, list[str]] = {}
+    for seed, pair in enumerate(zip(ours_rows, bar_rows, strict=True)):
+        for side, row in zip(("ganforge", "the reference"), pair, strict=True):
+            if row["recall"] < FAILED_RECALL:
+                failed.setdefault(seed, []).append(side)
+    kept = [seed for seed in range(len(ours_rows)) if seed not in failed]
+    if not failed or not kept:
+        return text
+    where = "; ".join(f"seed {seed}: {' and '.join(sides)}" for seed, sides in failed.items())
+    others = verdict_on([ours_rows[s] for s in kept], [bar_rows[s] for s in kept])
+    return f"{text} Failed (recall under {FAILED_RECALL}): {where}. Over the other seeds, {others}"
+
+
+def verdict_on(ours_rows: list[Row], bar_rows: list[Row]) -> str:
     ours, bar = means(ours_rows, KEYS), means(bar_rows, KEYS)
     wins = {"FID": ours["fid"] < bar["fid"], "precision": ours["precision"] > bar["precision"]}
     wins["recall"] = ours["recall"] > bar["recall"]
