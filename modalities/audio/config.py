@@ -94,6 +94,10 @@ class AudioModel(JobSection):
     minibatch_std: Annotated[int, Field(ge=0, le=64)] = 0
     """Group size of a minibatch-standard-deviation channel before the waveform D's dense layer
     (StyleGAN's; 0: off): D sees how alike the clips of a group are, against mode dropping."""
+    pack: Annotated[int, Field(ge=1, le=16)] = 1
+    """PacGAN packing (Lin et al. 2018; 1: off): the waveform D reads `pack` clips at once, as the
+    channels of one input, and gives one logit per pack, so a G that repeats itself is easy to
+    catch. It also divides D's work after its first layer by `pack`. Unconditional models only."""
 
     @field_validator("kernel_size")
     @classmethod
@@ -113,6 +117,16 @@ class AudioModel(JobSection):
         return ffts
 
     def check_job(self, job: JobConfig) -> None:
+        if job.train.batch_size % self.pack:
+            raise ValueError(
+                f"model.pack = {self.pack} does not divide train.batch_size = {job.train.batch_size} "
+                "(D judges the batch in packs of that many clips)"
+            )
+        if self.pack > 1 and self.conditional:
+            raise ValueError(
+                "model.pack > 1 needs model.conditional = false: a pack holds clips of different "
+                "classes, so D cannot project one class id onto it"
+            )
         window = getattr(job.data, "window", None)
         if self.spectral_d and window is not None and max(self.stft_ffts) * 4 > window:
             raise ValueError(

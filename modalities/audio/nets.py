@@ -6,9 +6,9 @@ phase shuffle, then one dense logit. No BatchNorm anywhere (WGAN-GP penalises pe
 gradients). For window lengths with an odd power of two, the last G layer and the first D layer
 use stride 2 (as the authors' 32,768-sample model does).
 
-Two options beyond the paper: `model.upsample: nearest` or `linear` (upsample, then convolve: no
-checkerboard tone) and `model.spectral_d` (STFT discriminators beside the waveform one, their
-logits summed).
+Options beyond the paper: `model.upsample: nearest` or `linear` (upsample, then convolve: no
+checkerboard tone), `model.spectral_d` (STFT discriminators beside the waveform one, their
+logits summed), `model.minibatch_std` and `model.pack` (PacGAN), both against mode dropping.
 """
 
 from __future__ import annotations
@@ -130,14 +130,24 @@ def phase_shuffle(x: torch.Tensor, radius: int) -> torch.Tensor:
     return padded.gather(2, index.expand(batch, channels, length))
 
 
+def pack_examples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """(B, C, T) -> (B / pack, pack * C, T): each run of `pack` consecutive examples as one input."""
+    if x.shape[0] % pack:
+        raise ValueError(f"a batch of {x.shape[0]} clips is not a multiple of model.pack = {pack}")
+    return x.reshape(x.shape[0] // pack, pack * x.shape[1], x.shape[2])
+
+
 class WaveGANDiscriminator(nn.Module):
-    """Audio (B, 1, window) [and class ids (B,)] -> one critic value per example."""
+    """Audio (B, 1, window) [and class ids (B,)] -> one critic value per example, or per pack of
+    `model.pack` examples (PacGAN: a pack's clips enter as the channels of one input)."""
 
     def __init__(self, cfg: AudioModel, window: int) -> None:
         super().__init__()
         strides = list(reversed(layer_strides(window)))
         widths = list(reversed(_widths(cfg.model_dim, len(strides))))
         self.radius = cfg.phase_shuffle
+        self.pack = cfg.pack
+        widths[0] = cfg.pack
         layers = []
         for i, stride in enumerate(strides):
             padding, _ = _padding(cfg.kernel_size, stride)
@@ -150,7 +160,7 @@ class WaveGANDiscriminator(nn.Module):
         self.project = nn.Embedding(cfg.n_classes, features) if cfg.conditional else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = x
+        h = pack_examples(x, self.pack)
         for i, layer in enumerate(self.layers):
             h = F.leaky_relu(layer(h), 0.2)
             if i < len(self.layers) - 1:  # not after the last layer, as in the paper
@@ -218,7 +228,7 @@ class WaveAndSpectrogramDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         logit = self.wave(x, y)
         for d in self.spectral:
-            logit = logit + d(x)
+            logit = logit + d(x).view(logit.shape[0], -1).sum(dim=1)  # per pack, as the waveform D's
         return logit
 
 

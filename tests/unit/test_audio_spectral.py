@@ -1,5 +1,5 @@
-"""The audio options beyond the paper: STFT discriminators beside the waveform one, and the
-nearest and linear upsampling generator."""
+"""The audio options beyond the paper: STFT discriminators beside the waveform one, the
+nearest and linear upsampling generator, and the packed (PacGAN) discriminator."""
 
 from __future__ import annotations
 
@@ -83,6 +83,24 @@ def test_upsampling_is_upsample_then_conv_and_has_no_checkerboard(stride: int, k
     assert g(torch.rand(2, 8)).shape == (2, 1, 2048)
 
 
+@pytest.mark.parametrize("spectral_d", [False, True])
+def test_a_packed_d_judges_each_pack_of_clips_as_one(spectral_d: bool) -> None:
+    cfg = AudioModel(model_dim=2, latent_dim=8, pack=2, spectral_d=spectral_d, stft_ffts=(64,))
+    d = wavegan_discriminator(cfg, 1024)
+    wave = d.wave if spectral_d else d
+    wave.radius = 0  # phase shuffle is random
+    x = torch.randn(6, 1, 1024)
+    changed = x.clone()
+    changed[3] = torch.randn(1, 1024)  # the second clip of the second pack
+    with torch.no_grad():
+        before, after = d(x), d(changed)
+    assert before.shape == (3,)
+    assert torch.equal(before[[0, 2]], after[[0, 2]]) and not torch.allclose(before[1], after[1])
+    assert r1_penalty(d, x) > 0  # every clip of a pack gets D's gradient
+    with pytest.raises(ValueError, match="not a multiple of model.pack = 2"):
+        d(x[:5])
+
+
 def _job(**model: object) -> dict:
     tiny = MODALITY.tiny_configs()[0]
     return {**tiny, "model": {**tiny["model"], **model}}
@@ -96,3 +114,12 @@ def test_config_refuses_bad_fft_sizes() -> None:
         load_job_dict(_job(spectral_d=True, stft_ffts=[100]))
     with pytest.raises(ConfigError, match="upsample"):
         load_job_dict(_job(upsample="cubic"))
+
+
+def test_config_refuses_a_pack_the_batch_or_the_model_cannot_take() -> None:
+    batch = MODALITY.tiny_configs()[0]["train"]["batch_size"]
+    assert load_job_dict(_job(pack=2)).model.pack == 2
+    with pytest.raises(ConfigError, match=f"model.pack = {batch + 1} does not divide"):
+        load_job_dict(_job(pack=batch + 1))
+    with pytest.raises(ConfigError, match="needs model.conditional = false"):
+        load_job_dict(_job(pack=2, conditional=True))
