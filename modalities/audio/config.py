@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ganforge.platform.config.paths import ExistingFolder
-from ganforge.platform.config.schema import JobConfig, JobSection, StrictModel
+from ganforge.platform.config.schema import JobConfig, JobSection, StrictModel, check_pack_divides_batch
 from ganforge.platform.metrics.config import FeatureEval
 
 # WaveGAN's layers multiply the length by 4 (and one layer by 2 for odd powers), from 16 steps:
@@ -117,11 +117,7 @@ class AudioModel(JobSection):
         return ffts
 
     def check_job(self, job: JobConfig) -> None:
-        if job.train.batch_size % self.pack:
-            raise ValueError(
-                f"model.pack = {self.pack} does not divide train.batch_size = {job.train.batch_size} "
-                "(D judges the batch in packs of that many clips)"
-            )
+        check_pack_divides_batch(self.pack, job, "clips")
         if self.pack > 1 and self.conditional:
             raise ValueError(
                 "model.pack > 1 needs model.conditional = false: a pack holds clips of different "

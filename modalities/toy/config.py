@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from ganforge.platform.config.paths import existing_file
-from ganforge.platform.config.schema import JobSection, StrictModel
+from ganforge.platform.config.schema import JobSection, StrictModel, check_pack_divides_batch
 
 if TYPE_CHECKING:
     from ganforge.platform.config.schema import JobConfig
@@ -49,8 +49,4 @@ class ToyModel(JobSection):
     """PacGAN packing: D judges `pack` samples jointly (batch size must be a multiple)."""
 
     def check_job(self, job: JobConfig) -> None:
-        if job.train.batch_size % self.pack:
-            raise ValueError(
-                f"model.pack = {self.pack} does not divide train.batch_size = {job.train.batch_size} "
-                "(D judges the batch in packs of that many samples)"
-            )
+        check_pack_divides_batch(self.pack, job, "samples")

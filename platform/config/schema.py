@@ -34,6 +34,16 @@ class JobSection(StrictModel):
         """Raises ValueError, naming both keys and their values, where this section does not fit `job`."""
 
 
+def check_pack_divides_batch(pack: int, job: JobConfig, items: str) -> None:
+    """Refuses a PacGAN `model.pack` that does not divide the batch: D judges the batch in packs
+    of `pack` `items` (samples, clips), so a remainder would have no pack to join."""
+    if job.train.batch_size % pack:
+        raise ValueError(
+            f"model.pack = {pack} does not divide train.batch_size = {job.train.batch_size} "
+            f"(D judges the batch in packs of that many {items})"
+        )
+
+
 class OptimizerConfig(StrictModel):
     """Adam settings for one network (G and D each have their own: TTUR)."""
 
