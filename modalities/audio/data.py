@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
+from math import gcd
 from pathlib import Path
 
 import numpy as np
 import soundfile
 import torch
-import torchaudio
+from scipy.signal import resample_poly
 from torch.utils.data import TensorDataset
 
 from ganforge.modalities.audio.config import AudioData
@@ -66,20 +66,15 @@ def trim(wave: np.ndarray, top_db: float) -> np.ndarray:
     return wave[loud[0] : loud[-1] + 1]
 
 
-@cache
-def _resampler(orig: int, new: int) -> torchaudio.transforms.Resample:
-    # The transform computes its sinc kernel once; the functional form recomputes it per call,
-    # which costs ~0.25 s for 22,050 -> 4,000 Hz.
-    return torchaudio.transforms.Resample(orig, new)
-
-
 def read_mono(path: Path, sample_rate: int) -> np.ndarray:
     """One file as float32 mono at `sample_rate`; raises what soundfile raises on a bad file."""
     wave, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     wave = wave.mean(axis=1)  # mix down: every channel weighs the same
     if rate != sample_rate:
-        with torch.no_grad():
-            wave = _resampler(rate, sample_rate)(torch.from_numpy(wave)).numpy()
+        # Polyphase FIR with a Kaiser-windowed low-pass at the lower rate's Nyquist: SciPy's
+        # standard band-limited resampler (torchaudio's, used before, has no build for our torch).
+        step = gcd(rate, sample_rate)
+        wave = resample_poly(wave, sample_rate // step, rate // step).astype(np.float32)
     return wave
 
 

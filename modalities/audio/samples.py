@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 import torch  # noqa: E402
-import torchaudio  # noqa: E402
 
 from ganforge.modalities.audio.classifier import mel_settings  # noqa: E402
+from ganforge.modalities.audio.mel import MelSpectrogram  # noqa: E402
 
 TRACKED_CLIPS = 16  # per logged batch: enough to hear variety, small enough to log often
 SPECTROGRAM_CLIPS = 8  # of those, drawn in the step's spectrogram: fewer, larger panels read better
@@ -57,7 +57,7 @@ def write_spectrograms(
     `titles`; at most `REAL_PANELS` real ones follow.
     """
     n_fft, n_mels = mel_settings(sample_rate)
-    mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels)
+    mel = MelSpectrogram(sample_rate, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels)
     groups = [("generated", fakes, titles)]
     if reals is not None:
         real = reals[:REAL_PANELS]

@@ -54,6 +54,17 @@ def test_resampled_length_follows_the_rate(tmp_path: Path) -> None:
     assert abs(nonzero - 1600) < 20  # 0.1 s at 16 kHz, the rest zero padding
 
 
+def test_resampling_keeps_a_tone_and_removes_what_the_new_rate_cannot_hold(tmp_path: Path) -> None:
+    rate, t = 22_050, np.arange(11_025) / 22_050
+    kept, aliased = 0.4 * np.sin(2 * np.pi * 440 * t), 0.4 * np.sin(2 * np.pi * 6000 * t)  # 6 kHz > 4 kHz
+    soundfile.write(tmp_path / "a.wav", kept + aliased, rate)
+    cfg = AudioData(dataset="folder", path=tmp_path, sample_rate=8000, window=4096, trim_silence=False)
+    wave = load_clips(cfg).x[0, 0].numpy().astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(wave[:4000] * np.hanning(4000)))  # 0.5 s at 8 kHz: 2 Hz bins
+    assert abs(int(spectrum.argmax()) * 2 - 440) <= 2
+    assert spectrum[1800:2000].max() < 1e-2 * spectrum.max()  # 6 kHz would alias to 2 kHz
+
+
 def test_slicing_all_cuts_long_files_into_windows(tmp_path: Path) -> None:
     soundfile.write(tmp_path / "long.wav", _tone(1.0, 8000), 8000)
     first = load_clips(AudioData(dataset="folder", path=tmp_path, sample_rate=8000, window=1024))
