@@ -4,9 +4,10 @@ torchaudio's last release on PyPI (2.11) is built against torch 2.11 only, and t
 project pins (the CPU build the machines carry) is newer, so the two transforms ganforge used
 from it live here. `MelSpectrogram` computes what `torchaudio.transforms.MelSpectrogram` computes
 with its defaults (periodic Hann window as long as the FFT, centred reflect-padded frames, power
-2, HTK mel scale, triangular filters without area normalisation, 0 Hz to Nyquist), so figures
-measured before the change keep their meaning; tests/unit/test_audio_mel.py holds values that
-torchaudio 2.11 computed and checks them.
+2, HTK mel scale, triangular filters without area normalisation, 0 Hz to Nyquist), so the metric
+classifier's front end did not change with it; tests/unit/test_audio_mel.py holds values that
+torchaudio 2.11 computed and checks them. (The resampler moved too, to SciPy in data.py; that
+changed the built-in clips slightly, hence metric model v4.)
 """
 
 from __future__ import annotations
