@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import warnings
 from contextlib import redirect_stderr, suppress
@@ -78,6 +79,7 @@ def log_generator(
                 input_example=example_latents.cpu().numpy(),
                 signature=_signature(generator, example_latents),
                 metadata=card.metadata(),
+                pip_requirements=generator_requirements(),
             ),
             "log the generator",
         )
@@ -92,6 +94,18 @@ def log_generator(
         MlflowClient(tracking_uri=target.uri), model_name, info, target.run_id, tags, description
     )
     return RegisteredGenerator(f"models:/{model_name}/{version}", model_name, version)
+
+
+def generator_requirements() -> list[str]:
+    """The pinned packages a logged generator loads with: the installed versions, stated.
+
+    MLflow would infer them by importing the model in a subprocess (about 8 s of every
+    registration on a small CPU) and guess at extras (pandas, tqdm). The pickled generator needs
+    torch, MLflow's cloudpickle and numpy, plus ganforge itself for its module classes; ganforge is
+    left out as MLflow's inference leaves it out, since pip cannot fetch it from PyPI.
+    """
+    packages = ("mlflow", "torch", "cloudpickle", "numpy")
+    return [f"{name}=={importlib.metadata.version(name)}" for name in packages]
 
 
 def _signature(generator: torch.nn.Module, latents: torch.Tensor) -> ModelSignature:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import signal
 import subprocess
@@ -79,6 +80,11 @@ def test_local_run_is_tracked_and_registered(tmp_path: Path, home: Path) -> None
     model = mlflow.pytorch.load_model(f"models:/{outcome['model_name']}/{outcome['model_version']}")
     points = model(torch.randn(16, 2))
     assert points.shape == (16, 2) and torch.isfinite(points).all()
+    # The model's environment names the installed versions of what its pickle needs, no more.
+    folder = mlflow.artifacts.download_artifacts(f"models:/{outcome['model_name']}/1", dst_path=str(tmp_path))
+    required = (Path(folder) / "requirements.txt").read_text().split()
+    packages = ("mlflow", "torch", "cloudpickle", "numpy")
+    assert required == [f"{n}=={importlib.metadata.version(n)}" for n in packages]
 
 
 def test_unreachable_tracking_server_fails_fast(tmp_path: Path, home: Path) -> None:
