@@ -23,7 +23,7 @@ from ganforge.modalities.tokens.nets import TokenDiscriminator, TokenGenerator, 
 from ganforge.modalities.tokens.start import load_carried_optimizers
 from ganforge.platform.gan import GanNets, Objective, OptimizerSpec, discriminator_loss, generator_loss
 from ganforge.platform.gan.batch import Batch, samples_of
-from ganforge.platform.gan.objective import gan_optimizer_specs
+from ganforge.platform.gan.objective import frozen, gan_optimizer_specs
 
 if TYPE_CHECKING:
     from ganforge.platform.config.schema import JobConfig
@@ -119,11 +119,8 @@ class _AdversarialTokens(MleObjective):
         real_ids = samples_of(real)
         if self.pretraining():
             return self._mle_step(real_ids)
-        self.d.requires_grad_(False)
-        try:
+        with frozen(self.d):
             loss, stats = self.adversarial_loss(len(real_ids))
-        finally:
-            self.d.requires_grad_(True)
         if self.model.mle_weight > 0:
             mle = self.g.nll(real_ids)
             stats["mle_loss"] = mle.detach()

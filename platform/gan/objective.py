@@ -14,8 +14,8 @@ its own (SeqGAN's policy gradient, TimeGAN's phases) by subclassing `Objective`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -95,6 +95,20 @@ def worker_mean(value: Tensor) -> float:
         dist.all_reduce(value)
         value /= dist.get_world_size()
     return float(value)
+
+
+@contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """`modules` take no parameter gradients inside the block: a loss still backpropagates
+    through them to what feeds them (G through D), but their weight gradients, which the
+    update at hand would throw away, are not computed."""
+    for module in modules:
+        module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.requires_grad_(True)
 
 
 class Objective(ABC):

@@ -25,7 +25,7 @@ import torch
 from ganforge.platform.gan.ada import AdaptiveAugment
 from ganforge.platform.gan.batch import Batch, detach, discriminate, labels_of, samples_of, with_labels
 from ganforge.platform.gan.losses import discriminator_loss, generator_loss
-from ganforge.platform.gan.objective import GanNets, Objective, OptimizerSpec, gan_optimizer_specs
+from ganforge.platform.gan.objective import GanNets, Objective, OptimizerSpec, frozen, gan_optimizer_specs
 from ganforge.platform.gan.penalties import gradient_penalty, r1_penalty
 
 if TYPE_CHECKING:  # the config package imports the modality registry, which imports this
@@ -105,11 +105,8 @@ class AdversarialObjective(Objective):
     def generator_step(self, z: Tensor, real: Batch) -> dict[str, Tensor]:
         """One G update through a frozen, unwrapped D (`real` is not used by this objective)."""
         cfg, nets = self.cfg, self.nets
-        nets.d_module.requires_grad_(False)
-        try:
+        with frozen(nets.d_module):
             with self.autocast():
                 loss = generator_loss(cfg.loss, discriminate(nets.d_module, self._d_input(nets.generator(z))))
             grad_norm = self.update("generator", loss)
-        finally:
-            nets.d_module.requires_grad_(True)
         return {"loss_g": loss.detach(), "grad_norm_g": grad_norm}

@@ -90,6 +90,63 @@ def test_timegan_runs_its_three_phases_and_each_trains_its_networks() -> None:
     assert objective.state_dict() == {}  # the phase follows from the step; the loop saves optimizers
 
 
+def _timegan_joint_as_written(objective: TimeGanObjective, real: torch.Tensor, z: torch.Tensor) -> None:
+    """TimeGAN's joint iteration as its `timegan.py` writes it: one network call per batch, a
+    fresh embedding per update, every network's gradients computed."""
+    g, d, gamma = objective.g, objective.d, objective.model.gamma
+    with torch.no_grad():
+        h = g.embedder(real)
+        e_hat = g.generator(g.noise(z))
+        h_hat = g.supervisor(e_hat)
+    loss_d = timegan._bce(d(h), 1.0) + timegan._bce(d(h_hat), 0.0) + gamma * timegan._bce(d(e_hat), 0.0)
+    objective.update("discriminator", loss_d)
+    for _ in range(timegan.G_UPDATES):
+        e_hat = g.generator(g.noise(z))
+        h_hat = g.supervisor(e_hat)
+        with torch.no_grad():
+            h = g.embedder(real)
+        sup = torch.nn.functional.mse_loss(g.supervisor(h)[:, :-1], h[:, 1:])
+        loss_g = (
+            timegan._bce(d(h_hat), 1.0)
+            + gamma * timegan._bce(d(e_hat), 1.0)
+            + 100 * torch.sqrt(sup)
+            + objective.model.moment_weight * timegan.moment_loss(g.recovery(h_hat), real)
+        )
+        objective.update("generator_supervisor", loss_g)
+        h = g.embedder(real)
+        sup_e = torch.nn.functional.mse_loss(g.supervisor(h)[:, :-1], h[:, 1:])
+        objective.update(
+            "embedder_recovery",
+            10 * torch.sqrt(torch.nn.functional.mse_loss(g.recovery(h), real)) + 0.1 * sup_e,
+        )
+        z = torch.rand_like(z)
+
+
+def test_timegan_joint_step_updates_every_network_as_timegan_writes_it() -> None:
+    # The step batches the GRU calls that share a network and skips unused weight gradients:
+    # that must change nothing but float rounding.
+    sides = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        sides.append(_objective(tiny_series()))
+    (ours, g_ours, d_ours, real, info), (written, g_written, d_written, _, _) = sides
+    for objective in (ours, written):
+        objective.start_step(2)  # joint
+        assert objective.phase() == "joint"
+    z = MODALITY.sample_latents(ours.job.model, info, 16)  # type: ignore[arg-type]
+    before = _params(g_ours)
+    torch.manual_seed(1)
+    stats = ours.discriminator_step(real, z, 0)
+    assert "grad_norm_d" in stats  # D was updated on both sides
+    ours.generator_step(z, real)
+    torch.manual_seed(1)
+    _timegan_joint_as_written(written, real, z)  # type: ignore[arg-type]
+    for mine, theirs in ((g_ours, g_written), (d_ours, d_written)):
+        for (name, a), b in zip(mine.named_parameters(), theirs.parameters(), strict=True):
+            assert torch.allclose(a, b, atol=1e-6), name
+    assert _changed(before, g_ours)
+
+
 def test_timegan_skips_the_d_update_while_the_workers_mean_loss_is_at_most_the_floor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
