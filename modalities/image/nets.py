@@ -160,10 +160,10 @@ class DBlock(nn.Module):
         h = F.avg_pool2d(h, 2) if self.down else h
         if self.skip is None:
             return h + x
-        if self.first:  # the optimized first block pools before its 1x1 shortcut (SNGAN)
-            return h + self.skip(F.avg_pool2d(x, 2) if self.down else x)
-        s = self.skip(x)
-        return h + (F.avg_pool2d(s, 2) if self.down else s)
+        # SNGAN pools after the 1x1 shortcut except in its first block; a 1x1 convolution and a
+        # 2x2 average commute, so pooling first everywhere gives the same output for a quarter of
+        # the shortcut's work.
+        return h + self.skip(F.avg_pool2d(x, 2) if self.down else x)
 
 
 class ResnetGenerator(nn.Module):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from ganforge.modalities.image import MODALITY
 from ganforge.modalities.image.augment import diff_augment
 from ganforge.modalities.image.config import ImageModel
-from ganforge.modalities.image.nets import ConditionalBatchNorm2d
+from ganforge.modalities.image.nets import ConditionalBatchNorm2d, DBlock
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan import add_spectral_norm
 from ganforge.platform.modality import Prepared
@@ -102,3 +103,14 @@ def test_with_minibatch_std_d_judges_an_image_by_its_batch(arch: str) -> None:
         alone, with_copies = d(x), d(torch.cat([x[:1]] * 4))
         assert alone.shape == (4,) and d(x[:3]).shape == (3,)
         assert torch.allclose(alone[0], with_copies[0]) is not depends_on_batch
+
+
+def test_down_block_shortcut_matches_sngans_convolution_then_pooling() -> None:
+    """The shortcut pools before its 1x1 convolution (cheaper); SNGAN's order gives the same output."""
+    torch.manual_seed(0)
+    block = DBlock(4, 6, down=True, first=False, norm="none")
+    x = torch.randn(3, 4, 8, 8)
+    residual = F.avg_pool2d(block.conv2(F.relu(block.conv1(F.relu(x)))), 2)
+    assert block.skip is not None
+    sngan = residual + F.avg_pool2d(block.skip(x), 2)
+    torch.testing.assert_close(block(x), sngan)
