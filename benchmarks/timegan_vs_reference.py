@@ -48,6 +48,7 @@ from ganforge.platform.runners.checkpoint import evaluated_generator  # noqa: E4
 HERE = Path(__file__).resolve().parent
 CONFIG = "configs/timeseries/sines_timegan.yaml"
 REFERENCE = "reference TimeGAN"
+RAW = "ganforge raw G"  # the live G beside the EMA G ganforge evaluates, where the config has EMA
 FLOOR = "real vs real (floor)"
 CHECK_EVERY = 50  # ganforge's budget checks: ~13 s apart in the joint phase, so it ends near the budget
 SMOKE = {"minutes": 0.4, "seeds": 1}
@@ -80,15 +81,20 @@ def commands(config: str, sets: list[str], seed: int, minutes: float) -> dict[st
 
 @torch.no_grad()
 def fakes_of(job: JobConfig, data: SeriesPrepared, outs: dict[str, Path], runs: dict, seed: int) -> dict:
-    """data.eval_samples windows of each side, latents drawn from LATENT_SEED + seed."""
+    """data.eval_samples windows of each side, latents drawn from LATENT_SEED + seed (and of the
+    live G, as RAW, where ganforge evaluates its EMA G)."""
     n, modality = job.data.eval_samples, get_modality("timeseries")
-    net = evaluated_generator(job, data, torch.load(outs["ganforge"] / "generators.pt", weights_only=False))
+    state = torch.load(outs["ganforge"] / "generators.pt", weights_only=False)
     z = modality.sample_latents(job.model, data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed))
-    ours = torch.cat([net(chunk) for chunk in z.split(1000)])
+    keys = {"ganforge": None, **({RAW: "generator"} if job.gan.ema.enabled else {})}
+    ours = {}
+    for name, key in keys.items():
+        net = evaluated_generator(job, data, state, key)
+        ours[name] = torch.cat([net(chunk) for chunk in z.split(1000)])
     ref = TimeGan(runs["reference"]["features"], runs["reference"]["z_dim"])
     ref.load_state_dict(torch.load(outs["reference"] / "generator.pt", weights_only=True))
     theirs = sample(ref, n, runs["reference"]["seq_len"], LATENT_SEED + seed)
-    return {"ganforge": ours, REFERENCE: theirs}
+    return {**ours, REFERENCE: theirs}
 
 
 def real_sets(data: SeriesPrepared, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,6 +149,8 @@ def score_pair(job: JobConfig, data: SeriesPrepared, outs: dict[str, Path], seed
             result["joint_steps"] = max(run["steps"] - phases, 0)
         rows.setdefault(name, []).append(result)
         print(f"  seed {seed} {name}: " + ", ".join(f"{k} {v:.4g}" for k, v in result.items()), flush=True)
+        if name == RAW:
+            continue  # scored only: the plots show what each side evaluates
         side = "reference" if name == REFERENCE else "ganforge"
         plot = write_series_plot(x[:8], real[:8], samples_dir / "tmp", data.info)
         target = samples_dir / f"timegan-vs-reference_{slug}_{side}_seed{seed}.png"
@@ -150,6 +158,7 @@ def score_pair(job: JobConfig, data: SeriesPrepared, outs: dict[str, Path], seed
         print(f"  series plot: {target}", flush=True)
     if FLOOR not in rows:  # the same for every seed's pair: once
         rows[FLOOR] = [scores(job, real, other, seed)]
+    fakes.pop(RAW, None)
     pca = pca_plot(real, fakes, samples_dir / f"timegan-vs-reference_{slug}_pca_seed{seed}.png")
     print(f"  PCA: {pca}", flush=True)
 
@@ -192,7 +201,8 @@ def body(job: JobConfig, rows: Section, args: argparse.Namespace, data: SeriesPr
         f"TF-style init), three equal phases of N iterations sized to the budget, the joint phase running "
         f"on to the deadline. Scored afterwards by ganforge's post-hoc scores ({d.eval_samples} generated vs "
         f"{d.eval_samples} training windows, classifier {d.discriminative_steps} / predictor "
-        f"{d.predictive_steps} iterations): {spread}. Lower is better for both{anchor}. Series plots "
+        f"{d.predictive_steps} iterations): {spread}. Lower is better for both{anchor}. ganforge: its EMA "
+        f"generator where the config has EMA (`{RAW}`: the live G of the same run). Series plots "
         "and PCA: `benchmarks/samples/timegan-vs-reference_*.png`.\n\n" + table(rows)
     )
 
