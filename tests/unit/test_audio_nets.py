@@ -48,6 +48,9 @@ def test_phase_shuffle_shifts_each_example_within_the_radius() -> None:
             assert -2 <= shift <= 2
             assert torch.equal(y[b, :, 2:-2], x[b, :, 2 - shift : 18 - shift])
             assert torch.equal(y[b, 0], y[b, 2])  # all channels of an example move together
+            # The edges are filled by reflection about the end samples, as F.pad(mode="reflect").
+            reflected = torch.nn.functional.pad(x[b : b + 1], (2, 2), mode="reflect")
+            assert torch.equal(y[b], reflected[0, :, 2 - shift : 22 - shift])
 
 
 def test_conditional_g_reads_the_class_from_the_last_latent_column() -> None:
