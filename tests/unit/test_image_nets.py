@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -114,3 +116,27 @@ def test_down_block_shortcut_matches_sngans_convolution_then_pooling() -> None:
     assert block.skip is not None
     sngan = residual + F.avg_pool2d(block.skip(x), 2)
     torch.testing.assert_close(block(x), sngan)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_nets_are_built_channels_last_and_compute_what_nchw_nets_compute(arch: str) -> None:
+    """The layout is a speed choice (oneDNN convolves NHWC): every 4-D weight is channels-last, G's
+    images come out channels-last, and the values match the same nets in NCHW, through D's
+    backward too."""
+    model = ImageModel(arch=arch, latent_dim=8, g_channels=8, d_channels=8, d_norm="batch")
+    data = _images(16)
+    torch.manual_seed(0)
+    g, d = MODALITY.build_generator(model, data), MODALITY.build_discriminator(model, data)
+    weights = [p for net in (g, d) for p in net.parameters() if p.dim() == 4]
+    assert weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
+    assert not all(p.is_contiguous() for p in weights)  # 1x1 kernels are both; 3x3 and 4x4 are not
+    g_nchw, d_nchw = (copy.deepcopy(net).to(memory_format=torch.contiguous_format) for net in (g, d))
+    z = MODALITY.sample_latents(model, {}, 6, torch.Generator().manual_seed(1))
+    x = g(z)
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(x, g_nchw(z))
+    x = x.detach().requires_grad_()
+    x_nchw = x.detach().contiguous().requires_grad_()
+    d(x).sum().backward()
+    d_nchw(x_nchw).sum().backward()
+    torch.testing.assert_close(x.grad, x_nchw.grad)
