@@ -10,7 +10,7 @@ and no data-dependent Python branches: it exports with `torch.export` for any ba
 Both nets are built in channels-last (NHWC) memory format. On a CPU, oneDNN runs convolutions
 NHWC whatever the layout they are given (bf16 always), so NCHW weights make every convolution
 reorder its input and its gradient: in bf16 that copy cost more than the convolutions of a ResNet
-step (shapes_resnet: 0.160 -> 0.098 s per G step on one core; benchmarks/RESULTS.md). Values are
+step (shapes_resnet: 0.150 -> 0.092 s per G step on one core, benchmarks/image_layout.py). Values are
 the same in either layout; the format carries through BatchNorm, activations and checkpoints.
 """
 
