@@ -8,6 +8,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,25 @@ def save_reference(out: Path, net: torch.nn.Module, data: Prepared, run: dict[st
     run = {**run, "fingerprint": data.fingerprint, "threads": torch.get_num_threads()}
     (out / "run.json").write_text(json.dumps(run, indent=2))
     print(json.dumps(run), flush=True)
+
+
+def step_timer(job: JobConfig, parts: Any, first_step: int = 0) -> Callable[[int], float]:
+    """A function that runs `n` G steps of the job's objective (numbered on from `first_step`, which
+    picks a phase for objectives that have them) and returns seconds per step."""
+    objective, sampler, batch_size = parts.objective, parts.sampler, job.train.batch_size
+    step = [first_step]
+
+    def latents() -> torch.Tensor:
+        return parts.modality.sample_latents(job.model, parts.data.info, batch_size, parts.latents)
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            step[0] += 1
+            objective.start_step(step[0])
+            real = sampler.next_batch(batch_size)
+            objective.discriminator_step(real, latents(), step[0])
+            objective.generator_step(latents(), real)
+        return (time.perf_counter() - start) / n
+
+    return run

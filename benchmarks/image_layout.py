@@ -16,43 +16,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
-from common import command_line, write_section
+from common import command_line, step_timer, write_section
 
 from ganforge.platform.config.loading import load_job_file
-from ganforge.platform.config.schema import JobConfig
 from ganforge.platform.runners import loop
 from ganforge.platform.runners.local import LocalContext, torch_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ("shapes_resnet", "shapes_dcgan", "digits_dcgan", "digits_conditional")
 LAYOUTS = {"NCHW": torch.contiguous_format, "NHWC": torch.channels_last}
-
-
-def step_timer(job: JobConfig, parts: Any) -> Callable[[int], float]:
-    """A function that runs `n` G steps of the job's objective and returns seconds per step."""
-    objective, sampler, batch_size = parts.objective, parts.sampler, job.train.batch_size
-    step = [0]
-
-    def latents() -> torch.Tensor:
-        return parts.modality.sample_latents(job.model, parts.data.info, batch_size, parts.latents)
-
-    def run(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            step[0] += 1
-            objective.start_step(step[0])
-            real = sampler.next_batch(batch_size)
-            objective.discriminator_step(real, latents(), step[0])
-            objective.generator_step(latents(), real)
-        return (time.perf_counter() - start) / n
-
-    return run
 
 
 def measure(config: Path, precision: str, steps: int, rounds: int) -> dict[str, float]:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.modalities.timeseries.config import SeriesModel
+from ganforge.modalities.timeseries.gru import gru_states
 
 Tensor = torch.Tensor
 
@@ -28,7 +29,7 @@ class _Recurrent(nn.Module):
         self.squash = squash
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.head(self.rnn(x)[0])
+        out = self.head(gru_states(self.rnn, x))
         return torch.sigmoid(out) if self.squash else out
 
 
