@@ -132,3 +132,14 @@ def step_timer(job: JobConfig, parts: Any, first_step: int = 0) -> Callable[[int
         return (time.perf_counter() - start) / n
 
     return run
+
+
+def ab_timing_parser(doc: str, steps: int, steps_help: str) -> argparse.ArgumentParser:
+    """The command line of an A/B step-time benchmark: configs, steps per round, rounds, threads."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="*", type=Path)
+    parser.add_argument("--steps", type=int, default=steps, help=steps_help)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-write", action="store_true")
+    return parser

@@ -13,13 +13,12 @@ ratio NCHW / NHWC is the speed-up the image modality's layout brings (modalities
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from pathlib import Path
 
 import torch
-from common import command_line, step_timer, write_section
+from common import ab_timing_parser, command_line, step_timer, write_section
 
 from ganforge.platform.config.loading import load_job_file
 from ganforge.platform.runners import loop
@@ -60,15 +59,8 @@ def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("configs", nargs="*", type=Path)
-    parser.add_argument("--steps", type=int, default=30, help="G steps per round and layout")
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
+    parser = ab_timing_parser(__doc__ or "", 30, "G steps per round and layout")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     configs = args.configs or [ROOT / "configs" / "image" / f"{name}.yaml" for name in CONFIGS]
     rows = []

@@ -13,12 +13,11 @@ differs (the unit tests hold the two to float rounding).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from pathlib import Path
 
-from common import command_line, step_timer, write_section
+from common import ab_timing_parser, command_line, step_timer, write_section
 
 from ganforge.modalities.timeseries import nets
 from ganforge.modalities.timeseries.gru import gru_states
@@ -50,14 +49,7 @@ def measure(config: Path, steps: int, rounds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("configs", nargs="*", type=Path)
-    parser.add_argument("--steps", type=int, default=20, help="joint steps per round and side")
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-write", action="store_true")
+    parser = ab_timing_parser(__doc__ or "", 20, "joint steps per round and side")
     args = parser.parse_args()
     configs = args.configs or [ROOT / "configs" / "timeseries" / f"{name}.yaml" for name in CONFIGS]
     lines = ["| config | nn.GRU s/step | hand-written s/step | ratio |", "|---|---|---|---|"]
