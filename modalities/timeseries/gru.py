@@ -95,6 +95,7 @@ class _GruLayer(torch.autograd.Function):
 def gru_states(rnn: nn.GRU, x: Tensor) -> Tensor:
     """`rnn(x)[0]` for a batch-first `rnn` from a zero state: every step's top-layer state (B, T, H)."""
     plain = x.device.type != "cpu" or x.dtype != torch.float32 or rnn.bidirectional or not rnn.batch_first
+    plain = plain or (rnn.training and rnn.dropout > 0)  # the layer below has no inter-layer dropout
     # torch.export (how the registry stores generators) traces `nn.GRU`'s graph: the per-step
     # writes into views below are not traceable, and the exported graph runs the same function.
     if plain or torch.compiler.is_compiling():
