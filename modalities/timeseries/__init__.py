@@ -67,10 +67,8 @@ class TimeseriesModality(Modality[SeriesData, SeriesModel, SeriesPrepared]):
     def sample_latents(
         self, model_cfg: SeriesModel, info: dict[str, Any], n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        # TimeGAN's noise: U[0, 1), noise_dim values per time step (flattened per window), or
-        # one noise_dim vector per window that G reads at every step.
-        steps = 1 if model_cfg.noise_draw == "window" else int(info["seq_len"])
-        return torch.rand(n, steps * model_cfg.noise_dim, generator=generator)
+        # TimeGAN's noise: U[0, 1), noise_dim values per time step, flattened per window.
+        return torch.rand(n, int(info["seq_len"]) * model_cfg.noise_dim, generator=generator)
 
     def write_samples(
         self, fakes: torch.Tensor, reals: torch.Tensor, out_dir: Path, info: dict[str, Any]

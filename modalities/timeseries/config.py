@@ -15,7 +15,7 @@ from ganforge.platform.config.paths import existing_file
 from ganforge.platform.config.schema import StrictModel
 
 SUFFIXES = {"csv": ".csv", "npy": ".npy"}
-TIMEGAN_ONLY = ("embedding_steps", "supervised_steps", "gamma", "moment_weight", "noise_draw")
+TIMEGAN_ONLY = ("embedding_steps", "supervised_steps", "gamma", "moment_weight")
 SEASONAL_ONLY = ("regimes", "noise")
 
 
@@ -93,12 +93,7 @@ class SeriesModel(StrictModel):
     num_layers: Annotated[int, Field(ge=1, le=8)] = 3
     """GRU layers of each TimeGAN network, or convolution layers of convgan's G and D."""
     noise_dim: Annotated[int, Field(ge=1, le=1024)] = 5
-    """Noise features per time step: the latent tensor is (n, data.seq_len * noise_dim), or
-    (n, noise_dim) with `noise_draw: window`."""
-    noise_draw: Literal["step", "window"] = "step"
-    """TimeGAN: a fresh noise vector at every time step (`step`, as the paper) or one per window,
-    fed to G at every step (`window`). One draw per window suits series whose traits hold over
-    the whole window (frequency, phase): G need not learn to ignore fresh noise at each step."""
+    """Noise features per time step: the latent tensor is (n, data.seq_len * noise_dim)."""
     embedding_steps: Annotated[int, Field(ge=0)] = 1000
     """TimeGAN: embedding (autoencoder) steps first. Counted in train.steps."""
     supervised_steps: Annotated[int, Field(ge=0)] = 1000

@@ -39,21 +39,17 @@ class TimeGanGenerator(nn.Module):
     def __init__(self, cfg: SeriesModel, seq_len: int, features: int) -> None:
         super().__init__()
         hidden, layers = cfg.hidden_dim, cfg.num_layers
-        self.seq_len, self.noise_dim, self.noise_draw = seq_len, cfg.noise_dim, cfg.noise_draw
+        self.seq_len, self.noise_dim = seq_len, cfg.noise_dim
         self.embedder = _Recurrent(features, hidden, hidden, layers)
         self.recovery = _Recurrent(hidden, hidden, features, layers)
         self.generator = _Recurrent(cfg.noise_dim, hidden, hidden, layers)
         self.supervisor = _Recurrent(hidden, hidden, hidden, max(layers - 1, 1))
 
     def noise(self, z: Tensor) -> Tensor:
-        """Latents -> G's input (n, T, noise_dim): one vector per step, or the window's one at every step."""
-        if self.noise_draw == "window":
-            return z.reshape(z.shape[0], 1, self.noise_dim).expand(-1, self.seq_len, -1)
         return z.reshape(z.shape[0], self.seq_len, self.noise_dim)
 
     def forward(self, z: Tensor) -> Tensor:
-        """Latents (n, seq_len * noise_dim), or (n, noise_dim) with one draw per window, uniform in
-        [0, 1) -> scaled series (n, T, D) in [0, 1]."""
+        """Latents (n, seq_len * noise_dim) uniform in [0, 1) -> scaled series (n, T, D) in [0, 1]."""
         return self.recovery(self.supervisor(self.generator(self.noise(z))))
 
 

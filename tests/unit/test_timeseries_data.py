@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from pydantic import ValidationError
 
 from ganforge.modalities.timeseries import MODALITY
@@ -107,21 +106,6 @@ def test_seq_len_is_declared_once_in_data() -> None:
     job = load_job_dict(raw)
     latents = MODALITY.sample_latents(job.model, MODALITY.prepare(job.data).info, 5)
     assert latents.shape == (5, job.data.seq_len * job.model.noise_dim)
-
-
-def test_one_noise_draw_per_window_feeds_every_step() -> None:
-    raw = tiny_series()
-    job = load_job_dict({**raw, "model": {**raw["model"], "noise_draw": "window"}})
-    data = MODALITY.prepare(job.data)
-    latents = MODALITY.sample_latents(job.model, data.info, 5)
-    assert latents.shape == (5, job.model.noise_dim)
-    g = MODALITY.build_generator(job.model, data)
-    steps = g.noise(latents)
-    assert steps.shape == (5, job.data.seq_len, job.model.noise_dim)
-    assert torch.equal(steps, latents[:, None].expand_as(steps))
-    assert g(latents).shape == (5, job.data.seq_len, len(data.info["columns"]))
-    with pytest.raises(ValidationError, match="noise_draw = 'window' is an option of method timegan"):
-        SeriesModel(method="convgan", noise_draw="window")
 
 
 @pytest.mark.parametrize("method", ["timegan", "convgan"])
