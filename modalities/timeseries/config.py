@@ -15,7 +15,7 @@ from ganforge.platform.config.paths import existing_file
 from ganforge.platform.config.schema import StrictModel
 
 SUFFIXES = {"csv": ".csv", "npy": ".npy"}
-TIMEGAN_ONLY = ("embedding_steps", "supervised_steps", "gamma", "moment_weight")
+TIMEGAN_ONLY = ("embedding_steps", "supervised_steps", "gamma", "moment_weight", "bidirectional_recovery")
 SEASONAL_ONLY = ("regimes", "noise")
 
 
@@ -102,6 +102,10 @@ class SeriesModel(StrictModel):
     """TimeGAN: weight of the adversarial loss on the unsupervised latent path."""
     moment_weight: Annotated[float, Field(ge=0.0)] = 100.0
     """TimeGAN: weight of the mean/std moment-matching term of the generator."""
+    bidirectional_recovery: bool = False
+    """TimeGAN: the recovery network (latents -> series) reads the latent sequence both ways, so
+    a window's first steps are decoded with its later latents too. The paper's is causal, and
+    then decodes the first steps from one or two latents only."""
 
     @model_validator(mode="after")
     def _timegan_options_need_timegan(self) -> SeriesModel:

@@ -93,8 +93,9 @@ class _GruLayer(torch.autograd.Function):
 
 
 def gru_states(rnn: nn.GRU, x: Tensor) -> Tensor:
-    """`rnn(x)[0]` for a batch-first `rnn` from a zero state: every step's top-layer state (B, T, H)."""
-    plain = x.device.type != "cpu" or x.dtype != torch.float32 or rnn.bidirectional or not rnn.batch_first
+    """`rnn(x)[0]` for a batch-first `rnn` from a zero state: every step's top-layer state (B, T, H),
+    or (B, T, 2H) for a bidirectional one (the forward direction's states, then the reverse's)."""
+    plain = x.device.type != "cpu" or x.dtype != torch.float32 or not rnn.batch_first
     plain = plain or (rnn.training and rnn.dropout > 0)  # the layer below has no inter-layer dropout
     # torch.export (how the registry stores generators) traces `nn.GRU`'s graph: the per-step
     # writes into views below are not traceable, and the exported graph runs the same function.
@@ -102,5 +103,10 @@ def gru_states(rnn: nn.GRU, x: Tensor) -> Tensor:
         return rnn(x)[0]
     out = x.transpose(0, 1)  # time-major, so that every step is one contiguous (B, H) slice
     for layer in range(rnn.num_layers):
-        out = _GruLayer.apply(out, *(getattr(rnn, f"{name}_l{layer}") for name in WEIGHT_NAMES))
+        forward = _GruLayer.apply(out, *(getattr(rnn, f"{name}_l{layer}") for name in WEIGHT_NAMES))
+        if rnn.bidirectional:  # the reverse direction runs on the time-reversed sequence
+            weights = (getattr(rnn, f"{name}_l{layer}_reverse") for name in WEIGHT_NAMES)
+            reverse = _GruLayer.apply(out.flip(0), *weights).flip(0)
+            forward = torch.cat((forward, reverse), dim=2)
+        out = forward
     return out.transpose(0, 1)

@@ -22,10 +22,12 @@ Tensor = torch.Tensor
 class _Recurrent(nn.Module):
     """GRU stack followed by a per-step linear read-out (sigmoid for bounded outputs)."""
 
-    def __init__(self, inputs: int, hidden: int, outputs: int, layers: int, squash: bool = True) -> None:
+    def __init__(
+        self, inputs: int, hidden: int, outputs: int, layers: int, squash: bool = True, bidirectional: bool = False
+    ) -> None:
         super().__init__()
-        self.rnn = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True)
-        self.head = nn.Linear(hidden, outputs)
+        self.rnn = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), outputs)
         self.squash = squash
 
     def forward(self, x: Tensor) -> Tensor:
@@ -41,7 +43,7 @@ class TimeGanGenerator(nn.Module):
         hidden, layers = cfg.hidden_dim, cfg.num_layers
         self.seq_len, self.noise_dim = seq_len, cfg.noise_dim
         self.embedder = _Recurrent(features, hidden, hidden, layers)
-        self.recovery = _Recurrent(hidden, hidden, features, layers)
+        self.recovery = _Recurrent(hidden, hidden, features, layers, bidirectional=cfg.bidirectional_recovery)
         self.generator = _Recurrent(cfg.noise_dim, hidden, hidden, layers)
         self.supervisor = _Recurrent(hidden, hidden, hidden, max(layers - 1, 1))
 
