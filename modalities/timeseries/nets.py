@@ -23,7 +23,13 @@ class _Recurrent(nn.Module):
     """GRU stack followed by a per-step linear read-out (sigmoid for bounded outputs)."""
 
     def __init__(
-        self, inputs: int, hidden: int, outputs: int, layers: int, squash: bool = True, bidirectional: bool = False
+        self,
+        inputs: int,
+        hidden: int,
+        outputs: int,
+        layers: int,
+        squash: bool = True,
+        bidirectional: bool = False,
     ) -> None:
         super().__init__()
         self.rnn = nn.GRU(inputs, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)

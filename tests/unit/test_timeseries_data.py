@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from pydantic import ValidationError
 
 from ganforge.modalities.timeseries import MODALITY
@@ -97,6 +98,21 @@ def test_timegan_options_are_refused_for_convgan() -> None:
     with pytest.raises(ValidationError, match="supervised_steps = 5 is an option of method timegan"):
         SeriesModel(method="convgan", supervised_steps=5)
     assert SeriesModel(method="timegan", supervised_steps=5).supervised_steps == 5
+    with pytest.raises(ValidationError, match="bidirectional_recovery = True is an option of method timegan"):
+        SeriesModel(method="convgan", bidirectional_recovery=True)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_bidirectional_recovery_decodes_the_first_step_with_later_latents(bidirectional: bool) -> None:
+    raw = tiny_series()
+    job = load_job_dict({**raw, "model": {**raw["model"], "bidirectional_recovery": bidirectional}})
+    g = MODALITY.build_generator(job.model, MODALITY.prepare(job.data))
+    h = torch.rand(4, job.data.seq_len, job.model.hidden_dim)
+    later = h.clone()
+    later[:, -1] += 1.0  # only the last step's latents change
+    with torch.no_grad():
+        first, first_later = g.recovery(h)[:, 0], g.recovery(later)[:, 0]
+    assert torch.equal(first, first_later) is not bidirectional
 
 
 def test_seq_len_is_declared_once_in_data() -> None:

@@ -18,12 +18,26 @@ def test_layer_gradients_match_finite_differences(inputs: int, hidden: int) -> N
     assert torch.autograd.gradcheck(_GruLayer.apply, (x, *weights))
 
 
-@pytest.mark.parametrize("layers", [1, 3])
-def test_states_and_gradients_equal_nn_gru(layers: int) -> None:
+def _hand_layers(out: torch.Tensor) -> int:
+    """How many hand-written layer nodes the autograd graph of `out` holds (0: nn.GRU ran)."""
+    seen, todo, count = set(), [out.grad_fn], 0
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        count += type(node).__name__ == "_GruLayerBackward"
+        todo.extend(next_node for next_node, _ in node.next_functions)
+    return count
+
+
+@pytest.mark.parametrize(("layers", "bidirectional"), [(1, False), (3, False), (1, True), (3, True)])
+def test_states_and_gradients_equal_nn_gru(layers: int, bidirectional: bool) -> None:
     torch.manual_seed(1)
-    rnn = nn.GRU(5, 24, num_layers=layers, batch_first=True)
+    rnn = nn.GRU(5, 24, num_layers=layers, batch_first=True, bidirectional=bidirectional)
     x = torch.randn(32, 24, 5, requires_grad=True)
     ours, theirs = gru_states(rnn, x), rnn(x)[0]
+    assert _hand_layers(ours) == layers * (2 if bidirectional else 1)
     assert torch.allclose(ours, theirs, atol=1e-5)
     weight = torch.randn_like(theirs)
     wrt = (x, *rnn.parameters())
