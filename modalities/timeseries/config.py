@@ -105,7 +105,9 @@ class SeriesModel(StrictModel):
     bidirectional_recovery: bool = False
     """TimeGAN: the recovery network (latents -> series) reads the latent sequence both ways, so
     a window's first steps are decoded with its later latents too. The paper's is causal, and
-    then decodes the first steps from one or two latents only."""
+    then decodes the first steps from one or two latents only: on sines its windows kink over
+    steps 1-4, which this removes. It costs 1.3x per joint step and did not lower the sines
+    scores at 30 CPU-minutes (benchmarks/RESULTS.md, session 43), so it is off by default."""
 
     @model_validator(mode="after")
     def _timegan_options_need_timegan(self) -> SeriesModel:
