@@ -20,7 +20,8 @@ per side over all seeds, a 10x10 count of which digits come out (row: the digit 
 diagonal: heard clearly; off it: unclear, column = the runner-up). ganforge is scored with its
 EMA generator when the config has EMA on (the raw G is scored too, one row more). A spectrogram
 strip of the first 16 scored clips (with 8 real ones below) per side and seed goes to
-benchmarks/samples/.
+benchmarks/samples/, and for ganforge's seed 0 ten clips per digit heard clearly (a WAV and a
+spectrogram PNG per digit) to benchmarks/samples/audio-by-digit_*/.
 """
 
 from __future__ import annotations
@@ -60,12 +61,14 @@ from side_by_side import (
 )
 
 from ganforge.modalities.audio.samples import write_spectrograms
+from ganforge.modalities.audio.samples import write_strip as write_wav_strip
 
 HERE = Path(__file__).resolve().parent
 CONFIG = "configs/audio/wavegan_cpu.yaml"
 REFERENCE = "reference WaveGAN"
 STRIP, STRIP_REALS = 16, 8
 CLEAR = 0.5  # heard clearly: the top digit is more likely than all the others together
+PER_DIGIT = 10  # clips per digit to listen to and look at (issue 16)
 SMOKE = {"minutes": 0.3, "seeds": 1}
 KEYS = (
     "steps",
@@ -143,6 +146,26 @@ def write_strip(entry: Entry, x: torch.Tensor, probs: np.ndarray, path: Path) ->
     return write_spectrograms(path, x[:STRIP], entry.half_b[:STRIP_REALS], rate, titles)
 
 
+def write_by_digit(entry: Entry, x: torch.Tensor, probs: np.ndarray, folder: Path) -> Path:
+    """Per digit, the first PER_DIGIT clips heard clearly as it, in sampling order (what a user
+    would draw, not the most confident ones): one WAV of them back to back and one spectrogram PNG
+    with real clips of the digit below. A digit with fewer clear clips gets what there is; one that
+    never comes out clearly gets no files."""
+    names, rate = entry.data.info["class_names"], entry.data.info["sample_rate"]
+    heard, clear = probs.argmax(1), probs.max(1) >= CLEAR
+    real_heard = class_probs(entry, entry.half_b).argmax(1)  # the classifier's held-out accuracy is 1.0
+    for digit, name in enumerate(names):
+        chosen = np.flatnonzero((heard == digit) & clear)[:PER_DIGIT]
+        if len(chosen) == 0:
+            continue
+        clips = x[torch.as_tensor(chosen)]
+        reals = entry.half_b[torch.as_tensor(np.flatnonzero(real_heard == digit))]
+        titles = [f"{name} p={probs[i, digit]:.2f}" for i in chosen]
+        write_wav_strip(folder / f"{name}.wav", clips, rate)
+        write_spectrograms(folder / f"{name}.png", clips, reals, rate, titles)
+    return folder
+
+
 def score_pair(
     entry: Entry, outs: dict[str, Path], seed: int, heard: dict[str, np.ndarray], samples_dir: Path
 ) -> None:
@@ -165,6 +188,9 @@ def score_pair(
         if name in strips:
             png = samples_dir / f"audio-vs-reference_{entry.slug}_{strips[name]}_seed{seed}.png"
             print(f"  spectrograms: {write_strip(entry, x, probs, png)}", flush=True)
+        if name == "ganforge" and seed == 0:  # one seed: about 1 MB of WAVs in the repository
+            folder = samples_dir / f"audio-by-digit_{entry.slug}_seed{seed}"
+            print(f"  {PER_DIGIT} clips per digit: {write_by_digit(entry, x, probs, folder)}", flush=True)
 
 
 # ---- the tables ------------------------------------------------------------------------------------
