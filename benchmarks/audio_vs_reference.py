@@ -60,8 +60,7 @@ from side_by_side import (
     table_row,
 )
 
-from ganforge.modalities.audio.samples import write_spectrograms
-from ganforge.modalities.audio.samples import write_strip as write_wav_strip
+from ganforge.modalities.audio.samples import write_spectrograms, write_strip as write_wav_strip
 
 HERE = Path(__file__).resolve().parent
 CONFIG = "configs/audio/wavegan_cpu.yaml"
@@ -188,7 +187,7 @@ def score_pair(
         if name in strips:
             png = samples_dir / f"audio-vs-reference_{entry.slug}_{strips[name]}_seed{seed}.png"
             print(f"  spectrograms: {write_strip(entry, x, probs, png)}", flush=True)
-        if name == "ganforge" and seed == 0:  # one seed: about 1 MB of WAVs in the repository
+        if name == "ganforge" and seed == 0:  # one seed: about 2.4 MB of WAVs and PNGs in the repository
             folder = samples_dir / f"audio-by-digit_{entry.slug}_seed{seed}"
             print(f"  {PER_DIGIT} clips per digit: {write_by_digit(entry, x, probs, folder)}", flush=True)
 
