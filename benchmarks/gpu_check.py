@@ -153,7 +153,7 @@ def audio_check(args: argparse.Namespace, tmp: Path, samples: Path) -> dict[str,
     }
     net = ganforge_generators(entry, tmp / "a1")["ganforge"].to(args.device)
     n = len(entry.half_a)
-    z = get_modality("audio").sample_latents(
+    z = get_modality("audio").output_latents(
         entry.job.model, entry.data.info, n, torch.Generator().manual_seed(LATENT_SEED)
     )
     with torch.no_grad():  # on the GPU: 16,384-sample clips at d 64 are slow to draw on a CPU

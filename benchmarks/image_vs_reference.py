@@ -63,6 +63,7 @@ from side_by_side import (
 )
 
 from ganforge.modalities.image.samples import write_grid
+from ganforge.modalities.image.truncation import truncate_noise
 from ganforge.platform.gan.batch import samples_of
 from ganforge.platform.gan.ema import has_batch_norm
 from ganforge.platform.modality.registry import get_modality
@@ -71,6 +72,7 @@ HERE = Path(__file__).resolve().parent
 SETS = {"digits": "configs/image/digits_dcgan.yaml", "shapes": "configs/image/shapes_dcgan.yaml"}
 GRID = 64
 BATCH_STATS = "batch-statistics BatchNorm"
+NO_TRUNCATION = "no truncation"
 RUNNING_STATS = "running-statistics BatchNorm"
 SMOKE = {"minutes": 0.3, "seeds": 1, "sets": ["digits"]}
 KEYS = ("steps", "s_per_step", "fid", "kid", "precision", "recall", "min_share", "classes_third")
@@ -124,6 +126,10 @@ def reference_row(width: int) -> str:
     return f"reference DCGAN, width {width}"
 
 
+def truncated_reference_row(width: int, threshold: float) -> str:
+    return f"{reference_row(width)}, truncation {threshold:g}"
+
+
 def reference_generator(entry: Entry, out: Path, width: int) -> Generator:
     check_fingerprint(entry, json.loads((out / "run.json").read_text()))
     info = entry.data.info
@@ -153,19 +159,29 @@ def fakes_of_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int) ->
     ganforge evaluates; batch statistics, as the example samples), so the two sides can be
     compared alike: the sampling mode alone moves recall by 0.1 or more on shapes."""
     n = len(entry.half_a)
+    modality = get_modality(entry.job.modality)
     generators = ganforge_generators(entry, outs["ganforge"])
     fakes = {name: ganforge_samples(entry, net, n, LATENT_SEED + seed) for name, net in generators.items()}
     reference_name = reference_row(width)
     reference = reference_generator(entry, outs["reference"], width)
     fakes[reference_name] = sample(reference, n, LATENT_SEED + seed)
     if has_batch_norm(generators["ganforge"]):
-        modality = get_modality(entry.job.modality)
-        z = modality.sample_latents(
+        z = modality.output_latents(
             entry.job.model, entry.data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed)
         )
         fakes[f"ganforge, {BATCH_STATS}"] = batch_statistics_samples(generators["ganforge"], z)
         z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(LATENT_SEED + seed))
         fakes[f"{reference_name}, {RUNNING_STATS}"] = running_statistics_samples(reference, z)
+    threshold = getattr(entry.job.model, "truncation", None)
+    if threshold is not None:  # the trick's share of the result: ganforge without it, the example with it
+        z = modality.sample_latents(
+            entry.job.model, entry.data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed)
+        )
+        with torch.no_grad():
+            fakes[f"ganforge, {NO_TRUNCATION}"] = samples_of(generators["ganforge"](z)).float()
+        z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(LATENT_SEED + seed))
+        z = truncate_noise(z, threshold, torch.Generator().manual_seed(LATENT_SEED + seed))
+        fakes[truncated_reference_row(width, threshold)] = torch.cat(outputs_in_train_mode(reference, z))
     return fakes
 
 
@@ -199,6 +215,11 @@ def table(entry: Entry) -> str:
     alike = f"ganforge, {BATCH_STATS}"
     if alike in entry.rows:  # both sides drawn with batch statistics, as the example draws
         text += f" Both drawn with {BATCH_STATS}: " + verdict(entry.rows[alike], entry.rows[bar_name])
+    threshold = getattr(entry.job.model, "truncation", None)
+    if threshold is not None:  # the example given the same trick: is the win the trick's alone?
+        truncated = truncated_reference_row(int(bar_name.rsplit(" ", 1)[1]), threshold)
+        both = verdict(entry.rows["ganforge"], entry.rows[truncated])
+        text += f" Both with truncation {threshold:g}: {both}"
     return text
 
 
@@ -254,6 +275,9 @@ def body(entries: list[Entry], args: argparse.Namespace) -> str:
         f"Where G has BatchNorm, two more rows draw each side the other way: `{BATCH_STATS}` (train mode, "
         f"batches of {REFERENCE_BATCH}) and `{RUNNING_STATS}` (eval mode; ganforge's EMA G has its "
         "statistics recomputed over its own activations). "
+        "Where the config sets `model.truncation` (the truncation trick, applied to what ganforge shows "
+        f"and scores), two more rows: `ganforge, {NO_TRUNCATION}` (the same G on the full N(0, I)) and the "
+        "example's G on latents truncated alike, with a verdict of each side truncated. "
         "min class share: the rarest class under the metric classifier, as a fraction of its share "
         "in a balanced set. Grids: `benchmarks/samples/vs-reference_*.png`."
         f"{precision_note(entries[0], not args.reference_fp32)}"

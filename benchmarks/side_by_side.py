@@ -181,7 +181,7 @@ def ganforge_generators(entry: Entry, out: Path) -> dict[str, torch.nn.Module]:
 @torch.no_grad()
 def ganforge_samples(entry: Entry, net: torch.nn.Module, n: int, seed: int) -> torch.Tensor:
     modality = get_modality(entry.job.modality)
-    z = modality.sample_latents(entry.job.model, entry.data.info, n, torch.Generator().manual_seed(seed))
+    z = modality.output_latents(entry.job.model, entry.data.info, n, torch.Generator().manual_seed(seed))
     return torch.cat([samples_of(net(chunk)).float() for chunk in z.split(500)])
 
 

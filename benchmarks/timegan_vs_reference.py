@@ -85,7 +85,7 @@ def fakes_of(job: JobConfig, data: SeriesPrepared, outs: dict[str, Path], runs: 
     live G, as RAW, where ganforge evaluates its EMA G)."""
     n, modality = job.data.eval_samples, get_modality("timeseries")
     state = torch.load(outs["ganforge"] / "generators.pt", weights_only=False)
-    z = modality.sample_latents(job.model, data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed))
+    z = modality.output_latents(job.model, data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed))
     keys = {"ganforge": None, **({RAW: "generator"} if job.gan.ema.enabled else {})}
     ours = {}
     for name, key in keys.items():

@@ -147,7 +147,7 @@ class AudioModality(Modality[AudioData, AudioModel, Prepared]):
             log.warning("audio metrics need labelled data (one sub-folder per class): none computed")
             return {}
         real_a, real_b = real_halves(dataset.x, data_cfg.eval.samples, seed)
-        z = self.sample_latents(
+        z = self.output_latents(
             model_cfg, data.info, data_cfg.eval.samples, torch.Generator().manual_seed(seed + 1)
         )
         device = next(generator.parameters()).device

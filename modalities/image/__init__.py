@@ -16,6 +16,7 @@ from ganforge.modalities.image.inception import InceptionFile
 from ganforge.modalities.image.metrics import METRICS, metric_specs
 from ganforge.modalities.image.nets import build_discriminator, build_generator
 from ganforge.modalities.image.samples import export_pngs, write_grid, write_real_vs_generated
+from ganforge.modalities.image.truncation import truncate_noise
 from ganforge.platform.errors import ConfigError
 from ganforge.platform.gan.ada import AugmentOp
 from ganforge.platform.gan.batch import Batch, samples_of
@@ -89,6 +90,17 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
         labels = (torch.arange(n) + offset) % k
         return torch.cat([z, labels.float()[:, None]], dim=1)
 
+    def output_latents(
+        self, model_cfg: ImageModel, info: dict[str, Any], n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The training draw, its noise truncated where `model.truncation` is set (the class
+        column of a conditional model stays as drawn)."""
+        z = self.sample_latents(model_cfg, info, n, generator)
+        if model_cfg.truncation is None:
+            return z
+        noise = truncate_noise(z[:, : model_cfg.latent_dim], model_cfg.truncation, generator)
+        return torch.cat([noise, z[:, model_cfg.latent_dim :]], dim=1)
+
     def write_samples(
         self, fakes: Batch, reals: Batch, out_dir: Path, info: dict[str, Any]
     ) -> SampleArtifacts:
@@ -125,7 +137,7 @@ class ImageModality(Modality[ImageData, ImageModel, Prepared]):
         else:
             extractor, extra = scorer.module, scorer.report  # type: ignore[assignment]
         real_a, real_b = real_halves(x, data_cfg.eval.samples, seed)
-        z = self.sample_latents(model_cfg, data.info, len(real_a), torch.Generator().manual_seed(seed + 1))
+        z = self.output_latents(model_cfg, data.info, len(real_a), torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         with torch.no_grad():
             fakes = torch.cat([samples_of(generator(c.to(device))).float().cpu() for c in z.split(500)])

@@ -95,6 +95,11 @@ class ImageModel(JobSection):
     minibatch_std: Annotated[int, Field(ge=0, le=64)] = 0
     """Group size of a minibatch-standard-deviation channel on D's last feature map (StyleGAN's;
     0: off): D sees how alike the images of a group are, against mode dropping."""
+    truncation: Annotated[float, Field(gt=0, le=10)] | None = None
+    """The truncation trick (BigGAN's) for what is shown and scored: evaluation, sample grids, the
+    registered version's card and `ganforge generate` redraw latent entries beyond this many standard
+    deviations (training always draws the full N(0, I)). Lower trades variety for fidelity: cleaner,
+    more typical samples, fewer unusual ones. None: off."""
 
     @field_validator("diffaugment")
     @classmethod

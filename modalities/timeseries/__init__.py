@@ -130,7 +130,7 @@ class TimeseriesModality(Modality[SeriesData, SeriesModel, SeriesPrepared]):
         seed: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(real, generated) series for the post-hoc metrics: `data.eval_samples` of each, seeded."""
-        z = self.sample_latents(
+        z = self.output_latents(
             model_cfg, data.info, data_cfg.eval_samples, torch.Generator().manual_seed(seed + 1)
         )
         device = next(generator.parameters()).device

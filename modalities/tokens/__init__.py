@@ -104,7 +104,7 @@ class TokensModality(Modality[TokenData, TokenModel, TokenPrepared]):
     ) -> dict[str, float]:
         corpus = data.corpus
         assert corpus is not None  # prepare() always sets it
-        z = self.sample_latents(
+        z = self.output_latents(
             model_cfg, data.info, data_cfg.eval_samples, torch.Generator().manual_seed(seed + 1)
         )
         device = next(generator.parameters()).device

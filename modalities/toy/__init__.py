@@ -62,7 +62,7 @@ class ToyModality(Modality[ToyData, ToyModel, Prepared]):
         centres = mode_centres(data_cfg)
         if len(centres) == 0:
             return {}
-        z = self.sample_latents(model_cfg, data.info, EVAL_SAMPLES, torch.Generator().manual_seed(seed + 1))
+        z = self.output_latents(model_cfg, data.info, EVAL_SAMPLES, torch.Generator().manual_seed(seed + 1))
         device = next(generator.parameters()).device
         samples = generator(z.to(device)).float().cpu().numpy()
         return mode_metrics(samples, centres, mode_sigma(data_cfg))

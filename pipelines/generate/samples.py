@@ -38,7 +38,7 @@ def generate_samples(model_uri: str, tracking_uri: str, n: int, out_dir: Path, s
     except ValidationError as error:
         reason = describe_validation_error(error, modality.model_config)
         raise ConfigError(f"{model_uri} (model config): {reason}") from None
-    latents = modality.sample_latents(model_cfg, loaded.card.samples, n, torch.Generator().manual_seed(seed))
+    latents = modality.output_latents(model_cfg, loaded.card.samples, n, torch.Generator().manual_seed(seed))
     with torch.no_grad():
         chunks = [map_batch(lambda t: t.detach().cpu(), loaded.module(z)) for z in latents.split(CHUNK)]
     return modality.export_samples(_concat(chunks), out_dir, loaded.card.samples)

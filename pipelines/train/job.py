@@ -149,7 +149,7 @@ def version_card(
     """The registered version's description: the final generator's samples, drawn from the run's
     fixed latents and reals (the picture of its last step), and what a person choosing needs."""
     modality = get_modality(job.modality)
-    latents = modality.sample_latents(
+    latents = modality.output_latents(
         job.model, data.info, SAMPLE_COUNT, torch.Generator().manual_seed(job.train.seed)
     )
     out_dir = Path(tempfile.mkdtemp(prefix="ganforge-card-"))

@@ -158,6 +158,14 @@ class Modality(ABC, Generic[DataCfg, ModelCfg, DataT]):
         `info` is the prepared data's facts (a sequence generator's latent has one entry per step).
         """
 
+    def output_latents(
+        self, model_cfg: ModelCfg, info: dict[str, Any], n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Latents for what a person sees or a score reads: evaluation, sample grids, the registered
+        version's card, `ganforge generate`. Training always draws `sample_latents`; a modality may
+        narrow these (the image modality's truncation trick). Default: the training draw."""
+        return self.sample_latents(model_cfg, info, n, generator)
+
     def objective(self, model_cfg: ModelCfg) -> type[Objective]:
         """The objective a job with `model_cfg` trains with (default: the first of `objectives`)."""
         return self.objectives[0]

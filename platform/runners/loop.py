@@ -163,7 +163,7 @@ def train_loop(job: JobConfig, ctx: WorkerContext, target: TrackingTarget | None
     if ctx.is_chief:
         ctx.started(start)
     parts.metric_model = _metric_model_once(job, parts, target, stream)
-    fixed_z = parts.modality.sample_latents(
+    fixed_z = parts.modality.output_latents(
         job.model, parts.data.info, SAMPLE_COUNT, torch.Generator().manual_seed(train.seed)
     ).to(device)
 
