@@ -147,11 +147,20 @@ def evaluate(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draw.")
+@click.option(
+    "--truncation",
+    type=float,
+    default=None,
+    help="Image models: redraw latent entries beyond this many sd (lower: cleaner, less varied); "
+    "replaces the model's model.truncation for this draw.",
+)
 @TRACKING_URI_OPTION
 @user_errors
-def generate(model_uri: str, count: int, out_dir: Path, seed: int, tracking_uri: str | None) -> None:
+def generate(
+    model_uri: str, count: int, out_dir: Path, seed: int, truncation: float | None, tracking_uri: str | None
+) -> None:
     """Write COUNT samples from MODEL_URI (e.g. models:/NAME@champion) in the modality's format."""
     from ganforge.pipelines.generate import generate_samples
 
-    files = generate_samples(model_uri, _tracking_uri(tracking_uri), count, out_dir, seed)
+    files = generate_samples(model_uri, _tracking_uri(tracking_uri), count, out_dir, seed, truncation)
     click.echo(f"wrote {len(files)} file(s) to {out_dir}")

@@ -22,19 +22,35 @@ def _concat(chunks: list[Batch]) -> Batch:
     return torch.cat(chunks)  # type: ignore[arg-type]
 
 
-def generate_samples(model_uri: str, tracking_uri: str, n: int, out_dir: Path, seed: int = 0) -> list[Path]:
+def generate_samples(
+    model_uri: str,
+    tracking_uri: str,
+    n: int,
+    out_dir: Path,
+    seed: int = 0,
+    truncation: float | None = None,
+) -> list[Path]:
     """Draws `n` samples (seeded) from `model_uri` and writes them under `out_dir`.
 
     Only the model config is rebuilt from the card (not the data config), so generation works
-    on a machine that has none of the training data.
+    on a machine that has none of the training data. `truncation` replaces the model's
+    `model.truncation` for this draw (models whose config has one: images).
     """
     loaded = load_generator(model_uri, tracking_uri)
     try:
         modality = get_modality(loaded.card.job["modality"])
     except KeyError as error:
         raise TrackingError(f"{model_uri}: its modality {error} is not installed here") from None
+    model_json = dict(loaded.card.job["model"])
+    if truncation is not None:
+        if "truncation" not in modality.model_config.model_fields:
+            raise ConfigError(
+                f"{model_uri}: truncation applies to models whose config has model.truncation "
+                f"(images); this is a {modality.name} model"
+            )
+        model_json["truncation"] = truncation
     try:
-        model_cfg = modality.model_config.model_validate(loaded.card.job["model"])
+        model_cfg = modality.model_config.model_validate(model_json)
     except ValidationError as error:
         reason = describe_validation_error(error, modality.model_config)
         raise ConfigError(f"{model_uri} (model config): {reason}") from None

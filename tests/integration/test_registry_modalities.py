@@ -39,3 +39,8 @@ def test_registered_generator_generates_without_the_checkpoint(
         f"models:/{job.model_name}/1", outcome.tracking_uri or "", 6, tmp_path / "again", seed=1
     )
     assert [f.read_bytes() for f in files] == [f.read_bytes() for f in again]  # seeded: the same samples
+    if name == "image":  # a truncated draw of the same seed: other latents, so other samples
+        uri = f"models:/{job.model_name}/1"
+        truncated = generate_samples(uri, outcome.tracking_uri or "", 6, tmp_path / "cut", 1, truncation=0.5)
+        assert [f.name for f in truncated] == [f.name for f in files]
+        assert [f.read_bytes() for f in truncated] != [f.read_bytes() for f in files]

@@ -120,6 +120,16 @@ def test_train_select_evaluate_generate_through_the_services(services: dict, tmp
     assert generated.returncode == 0, generated.stderr
     points = np.loadtxt(out / "samples.csv", delimiter=",")
     assert points.shape == (300, 2) and np.isfinite(points).all()
+    refused_out = tmp_path / "refused"  # a toy model's latents have no truncation: one line, nothing written
+    refused = run_cli(
+        "generate", "models:/toy-services@champion", "--out", str(refused_out), "--truncation", "1.5", env=env
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "error: models:/toy-services@champion: truncation applies to models whose config has "
+        "model.truncation (images); this is a toy model"
+    ]
+    assert not refused_out.exists()
 
 
 def test_direct_s3_artifacts_never_record_credentials(
