@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import re
 import sys
@@ -51,12 +52,12 @@ def device_name(device: str) -> str:
 
 
 def write_section(title: str, body: str) -> None:
-    """Replaces (or appends) the `## title` section of RESULTS.md."""
+    """Appends a `## title` section to RESULTS.md; where one of that title exists, the new one is
+    dated. Never replaces: a section holds the prose written under its table, later sessions' too."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {title}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
+    if re.search(rf"^## {re.escape(title)}$", text, re.M):
+        title = f"{title}, {datetime.date.today().isoformat()}"
+    RESULTS.write_text(text.rstrip() + f"\n\n## {title}\n\n{body.strip()}\n")
 
 
 # ---- the reference scripts' shared command line (reference_dcgan.py, reference_wavegan.py) -------
