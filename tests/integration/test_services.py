@@ -124,7 +124,7 @@ def test_train_select_evaluate_generate_through_the_services(services: dict, tmp
     refused = run_cli(
         "generate", "models:/toy-services@champion", "--out", str(refused_out), "--truncation", "1.5", env=env
     )
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # a usage error, as a bad config
     assert refused.stderr.strip().splitlines() == [
         "error: models:/toy-services@champion: truncation applies to models whose config has "
         "model.truncation (images); this is a toy model"
