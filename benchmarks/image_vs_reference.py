@@ -126,8 +126,8 @@ def reference_row(width: int) -> str:
     return f"reference DCGAN, width {width}"
 
 
-def truncated_reference_row(width: int, threshold: float) -> str:
-    return f"{reference_row(width)}, truncation {threshold:g}"
+def truncated_row(reference_name: str, threshold: float) -> str:
+    return f"{reference_name}, truncation {threshold:g}"
 
 
 def reference_generator(entry: Entry, out: Path, width: int) -> Generator:
@@ -181,7 +181,7 @@ def fakes_of_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int) ->
             fakes[f"ganforge, {NO_TRUNCATION}"] = samples_of(generators["ganforge"](z)).float()
         z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(LATENT_SEED + seed))
         z = truncate_noise(z, threshold, torch.Generator().manual_seed(LATENT_SEED + seed))
-        fakes[truncated_reference_row(width, threshold)] = torch.cat(outputs_in_train_mode(reference, z))
+        fakes[truncated_row(reference_name, threshold)] = torch.cat(outputs_in_train_mode(reference, z))
     return fakes
 
 
@@ -217,8 +217,7 @@ def table(entry: Entry) -> str:
         text += f" Both drawn with {BATCH_STATS}: " + verdict(entry.rows[alike], entry.rows[bar_name])
     threshold = getattr(entry.job.model, "truncation", None)
     if threshold is not None:  # the example given the same trick: is the win the trick's alone?
-        truncated = truncated_reference_row(int(bar_name.rsplit(" ", 1)[1]), threshold)
-        both = verdict(entry.rows["ganforge"], entry.rows[truncated])
+        both = verdict(entry.rows["ganforge"], entry.rows[truncated_row(bar_name, threshold)])
         text += f" Both with truncation {threshold:g}: {both}"
     return text
 
