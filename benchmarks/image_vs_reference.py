@@ -1,7 +1,8 @@
 """ganforge's image recipes side by side with the PyTorch examples DCGAN (issue 15).
 
 python benchmarks/image_vs_reference.py [--sets digits shapes] [--ganforge-config PATH ...]
-    [--seeds 3] [--minutes 10] [--width 32] [--set KEY=VALUE ...] [--smoke] [--no-write]
+    [--seeds 3] [--first-seed 0] [--minutes 10] [--width 32] [--set KEY=VALUE ...]
+    [--also-truncation X ...] [--smoke] [--no-write]
     [--device cuda] [--workers 2] [--seeds-together] [--reference-fp32]
 
 For each set and seed, two processes start together, one core each (OMP_NUM_THREADS=1, one torch
@@ -126,8 +127,8 @@ def reference_row(width: int) -> str:
     return f"reference DCGAN, width {width}"
 
 
-def truncated_row(reference_name: str, threshold: float) -> str:
-    return f"{reference_name}, truncation {threshold:g}"
+def truncated_row(side: str, threshold: float) -> str:
+    return f"{side}, truncation {threshold:g}"
 
 
 def reference_generator(entry: Entry, out: Path, width: int) -> Generator:
@@ -154,10 +155,13 @@ def batch_statistics_samples(net: torch.nn.Module, z: torch.Tensor) -> torch.Ten
     return images
 
 
-def fakes_of_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int) -> dict[str, torch.Tensor]:
-    """Every row's samples. BatchNorm generators are drawn both ways (running statistics, as
-    ganforge evaluates; batch statistics, as the example samples), so the two sides can be
-    compared alike: the sampling mode alone moves recall by 0.1 or more on shapes."""
+def fakes_of_pair(
+    entry: Entry, outs: dict[str, Path], seed: int, width: int, also_truncation: list[float]
+) -> dict[str, torch.Tensor]:
+    """Every row's samples (`also_truncation`: ganforge's G at these thresholds too, a row each).
+    BatchNorm generators are drawn both ways (running statistics, as ganforge evaluates; batch
+    statistics, as the example samples), so the two sides can be compared alike: the sampling mode
+    alone moves recall by 0.1 or more on shapes."""
     n = len(entry.half_a)
     modality = get_modality(entry.job.modality)
     generators = ganforge_generators(entry, outs["ganforge"])
@@ -172,22 +176,27 @@ def fakes_of_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int) ->
         fakes[f"ganforge, {BATCH_STATS}"] = batch_statistics_samples(generators["ganforge"], z)
         z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(LATENT_SEED + seed))
         fakes[f"{reference_name}, {RUNNING_STATS}"] = running_statistics_samples(reference, z)
+    for other in also_truncation:  # the same G at other thresholds: choosing one from one run
+        model = entry.job.model.model_copy(update={"truncation": other})
+        fakes[truncated_row("ganforge", other)] = ganforge_samples(
+            entry, generators["ganforge"], n, LATENT_SEED + seed, model
+        )
     threshold = getattr(entry.job.model, "truncation", None)
     if threshold is not None:  # the trick's share of the result: ganforge without it, the example with it
-        z = modality.sample_latents(
-            entry.job.model, entry.data.info, n, torch.Generator().manual_seed(LATENT_SEED + seed)
+        model = entry.job.model.model_copy(update={"truncation": None})
+        fakes[f"ganforge, {NO_TRUNCATION}"] = ganforge_samples(
+            entry, generators["ganforge"], n, LATENT_SEED + seed, model
         )
-        with torch.no_grad():
-            fakes[f"ganforge, {NO_TRUNCATION}"] = samples_of(generators["ganforge"](z)).float()
         z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(LATENT_SEED + seed))
         z = truncate_noise(z, threshold, torch.Generator().manual_seed(LATENT_SEED + seed))
         fakes[truncated_row(reference_name, threshold)] = torch.cat(outputs_in_train_mode(reference, z))
     return fakes
 
 
-def score_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int, samples_dir: Path) -> None:
+def score_pair(entry: Entry, outs: dict[str, Path], seed: int, args: argparse.Namespace) -> None:
     runs = {side: json.loads((out / "run.json").read_text()) for side, out in outs.items()}
-    fakes = fakes_of_pair(entry, outs, seed, width)
+    width, samples_dir = args.width, args.samples_dir
+    fakes = fakes_of_pair(entry, outs, seed, width, args.also_truncation)
     for name, x in fakes.items():
         result = score(entry, x, runs["reference" if name.startswith("reference") else "ganforge"])
         entry.rows.setdefault(name, []).append(result)
@@ -201,7 +210,7 @@ def score_pair(entry: Entry, outs: dict[str, Path], seed: int, width: int, sampl
 # ---- the table -------------------------------------------------------------------------------------
 
 
-def table(entry: Entry) -> str:
+def table(entry: Entry, first_seed: int) -> str:
     lines = [
         f"**{entry.label}** ({entry.job.data.dataset} {entry.job.data.size}x{entry.job.data.size}, "
         f"{len(entry.half_a)} samples vs real half A; metric model `{entry.scorer.metric_version}`)",
@@ -211,13 +220,14 @@ def table(entry: Entry) -> str:
         floor_row("real half B (floor)", real_floor(entry), KEYS, PLACES),  # no steps: blank
     ]
     bar_name = next(k for k in entry.rows if k.startswith("reference"))
-    text = "\n".join(lines) + "\n\n" + verdict(entry.rows["ganforge"], entry.rows[bar_name])
+    text = "\n".join(lines) + "\n\n" + verdict(entry.rows["ganforge"], entry.rows[bar_name], first_seed)
     alike = f"ganforge, {BATCH_STATS}"
     if alike in entry.rows:  # both sides drawn with batch statistics, as the example draws
-        text += f" Both drawn with {BATCH_STATS}: " + verdict(entry.rows[alike], entry.rows[bar_name])
+        alike_verdict = verdict(entry.rows[alike], entry.rows[bar_name], first_seed)
+        text += f" Both drawn with {BATCH_STATS}: {alike_verdict}"
     threshold = getattr(entry.job.model, "truncation", None)
     if threshold is not None:  # the example given the same trick: is the win the trick's alone?
-        both = verdict(entry.rows["ganforge"], entry.rows[truncated_row(bar_name, threshold)])
+        both = verdict(entry.rows["ganforge"], entry.rows[truncated_row(bar_name, threshold)], first_seed)
         text += f" Both with truncation {threshold:g}: {both}"
     return text
 
@@ -225,16 +235,16 @@ def table(entry: Entry) -> str:
 FAILED_RECALL = 0.05  # a side whose samples are nowhere near the real set (the floor is 0.91)
 
 
-def verdict(ours_rows: list[Row], bar_rows: list[Row]) -> str:
+def verdict(ours_rows: list[Row], bar_rows: list[Row], first_seed: int = 0) -> str:
     """The 3-seed verdict, and where one side failed in a seed (recall under FAILED_RECALL: a
     collapse), the verdict over the other seeds too: one failed seed can swing every mean."""
     text = verdict_on(ours_rows, bar_rows)
     failed: dict[int, list[str]] = {}
-    for seed, pair in enumerate(zip(ours_rows, bar_rows, strict=True)):
+    for seed, pair in enumerate(zip(ours_rows, bar_rows, strict=True), start=first_seed):
         for side, row in zip(("ganforge", "the reference"), pair, strict=True):
             if row["recall"] < FAILED_RECALL:
                 failed.setdefault(seed, []).append(side)
-    kept = [seed for seed in range(len(ours_rows)) if seed not in failed]
+    kept = [i for i in range(len(ours_rows)) if i + first_seed not in failed]
     if not failed or not kept:
         return text
     where = "; ".join(f"seed {seed}: {' and '.join(sides)}" for seed, sides in failed.items())
@@ -253,7 +263,8 @@ def verdict_on(ours_rows: list[Row], bar_rows: list[Row]) -> str:
 
 
 def body(entries: list[Entry], args: argparse.Namespace) -> str:
-    seeds = f"seeds 0..{args.seeds - 1}" if args.seeds > 1 else "seed 0"
+    last = args.first_seed + args.seeds - 1
+    seeds = f"seeds {args.first_seed}..{last}" if args.seeds > 1 else f"seed {last}"
     if args.device == "cpu":
         where = "one process and one torch thread each"
     else:
@@ -276,12 +287,13 @@ def body(entries: list[Entry], args: argparse.Namespace) -> str:
         "statistics recomputed over its own activations). "
         "Where the config sets `model.truncation` (the truncation trick, applied to what ganforge shows "
         f"and scores), two more rows: `ganforge, {NO_TRUNCATION}` (the same G on the full N(0, I)) and the "
-        "example's G on latents truncated alike, with a verdict of each side truncated. "
+        "example's G on latents truncated alike, with a verdict of each side truncated; "
+        "`ganforge, truncation X`: the same G at another threshold (`--also-truncation X`). "
         "min class share: the rarest class under the metric classifier, as a fraction of its share "
         "in a balanced set. Grids: `benchmarks/samples/vs-reference_*.png`."
         f"{precision_note(entries[0], not args.reference_fp32)}"
     )
-    return head + "\n\n" + "\n\n".join(table(entry) for entry in entries)
+    return head + "\n\n" + "\n\n".join(table(entry, args.first_seed) for entry in entries)
 
 
 def main() -> None:
@@ -293,11 +305,19 @@ def main() -> None:
         "--ganforge-config", action="append", default=[], help="instead of --sets; repeatable"
     )
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds' first number")
     parser.add_argument("--minutes", type=float, default=10.0, help="wall clock per side and seed")
     parser.add_argument(
         "--width", type=int, default=DEFAULT_WIDTH, help="reference ngf = ndf (published: 64)"
     )
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
+    parser.add_argument(
+        "--also-truncation",
+        type=float,
+        action="append",
+        default=[],
+        help="score ganforge's G at this truncation too, one row more; repeatable",
+    )
     parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
     parser.add_argument("--smoke", action="store_true", help="0.3 min, 1 seed, digits; no RESULTS.md")
     parser.add_argument("--no-write", action="store_true")
@@ -317,13 +337,14 @@ def main() -> None:
             args.samples_dir = Path(tempfile.gettempdir()) / "ganforge-vs-reference-smoke"
     configs = args.ganforge_config or [SETS[name] for name in args.sets]
     entries = [prepare_entry(config, args.overrides) for config in configs]  # the ruler first, then the pairs
-    batches = [list(range(args.seeds))] if args.seeds_together else [[seed] for seed in range(args.seeds)]
+    every = list(range(args.first_seed, args.first_seed + args.seeds))
+    batches = [every] if args.seeds_together else [[seed] for seed in every]
     for entry in entries:
         for seeds in batches:
             print(f"{entry.label}, seeds {seeds}: both sides for {args.minutes:g} min", flush=True)
             with tempfile.TemporaryDirectory(prefix="ganforge-vs-reference-") as tmp:
                 for seed, outs in run_seeds(entry, seeds, args, Path(tmp)).items():
-                    score_pair(entry, outs, seed, args.width, args.samples_dir)
+                    score_pair(entry, outs, seed, args)
     text = body(entries, args)
     print(text)
     if not args.no_write:

@@ -179,9 +179,14 @@ def ganforge_generators(entry: Entry, out: Path) -> dict[str, torch.nn.Module]:
 
 
 @torch.no_grad()
-def ganforge_samples(entry: Entry, net: torch.nn.Module, n: int, seed: int) -> torch.Tensor:
+def ganforge_samples(
+    entry: Entry, net: torch.nn.Module, n: int, seed: int, model: Any | None = None
+) -> torch.Tensor:
+    """`n` samples of `net` drawn as the modality draws what it shows (`output_latents`) under the
+    job's model section, or under `model` (the job's with one setting changed, e.g. truncation)."""
     modality = get_modality(entry.job.modality)
-    z = modality.output_latents(entry.job.model, entry.data.info, n, torch.Generator().manual_seed(seed))
+    model = entry.job.model if model is None else model
+    z = modality.output_latents(model, entry.data.info, n, torch.Generator().manual_seed(seed))
     return torch.cat([samples_of(net(chunk)).float() for chunk in z.split(500)])
 
 
