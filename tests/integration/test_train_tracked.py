@@ -119,7 +119,8 @@ def test_interrupted_run_is_failed_and_registers_nothing(tmp_path: Path, home: P
         deadline = time.monotonic() + 120
         run = None
         while run is None or not run.data.metrics:  # wait until training is under way
-            assert time.monotonic() < deadline and process.poll() is None
+            assert time.monotonic() < deadline, "no run with metrics within 120 s"
+            assert process.poll() is None, process.communicate()[1][-2000:]
             time.sleep(1)
             run = _only_run(client, home)
         process.send_signal(signal.SIGINT)
@@ -133,7 +134,7 @@ def test_interrupted_run_is_failed_and_registers_nothing(tmp_path: Path, home: P
 
 
 def _only_run(client: MlflowClient, home: Path):  # noqa: ANN202
-    if not (home / "mlflow.db").exists():
+    if not (home / ".mlflow.db.ready").exists():  # the run's own process is still creating the store
         return None
     experiment = client.get_experiment_by_name("ganforge")
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
