@@ -1,7 +1,7 @@
 """ganforge's audio recipe side by side with WaveGAN's published one (issue 16).
 
 python benchmarks/audio_vs_reference.py [--config configs/audio/wavegan_cpu.yaml] [--seeds 3]
-    [--minutes 10] [--set KEY=VALUE ...] [--smoke] [--no-write]
+    [--first-seed 0] [--minutes 10] [--set KEY=VALUE ...] [--smoke] [--no-write]
 
 For each seed, two processes start together, one core each (OMP_NUM_THREADS=1, one torch thread):
 ganforge's shipped config (ganforge_timed.py: the platform's training loop, in-process) and the
@@ -54,6 +54,8 @@ from side_by_side import (
     real_floor,
     run_pair,
     score,
+    seed_numbers,
+    seeds_label,
     reference_args,
     side_rows,
     table_head,
@@ -166,7 +168,12 @@ def write_by_digit(entry: Entry, x: torch.Tensor, probs: np.ndarray, folder: Pat
 
 
 def score_pair(
-    entry: Entry, outs: dict[str, Path], seed: int, heard: dict[str, np.ndarray], samples_dir: Path
+    entry: Entry,
+    outs: dict[str, Path],
+    seed: int,
+    heard: dict[str, np.ndarray],
+    samples_dir: Path,
+    keep_clips: bool,
 ) -> None:
     n = len(entry.half_a)
     runs = {side: json.loads((out / "run.json").read_text()) for side, out in outs.items()}
@@ -187,7 +194,7 @@ def score_pair(
         if name in strips:
             png = samples_dir / f"audio-vs-reference_{entry.slug}_{strips[name]}_seed{seed}.png"
             print(f"  spectrograms: {write_strip(entry, x, probs, png)}", flush=True)
-        if name == "ganforge" and seed == 0:  # one seed: about 2.4 MB of WAVs and PNGs in the repository
+        if name == "ganforge" and keep_clips:  # one seed: about 2.4 MB of WAVs and PNGs in the repository
             folder = samples_dir / f"audio-by-digit_{entry.slug}_seed{seed}"
             print(f"  {PER_DIGIT} clips per digit: {write_by_digit(entry, x, probs, folder)}", flush=True)
 
@@ -237,7 +244,7 @@ def heard_section(entry: Entry, heard: dict[str, np.ndarray], seeds: int) -> str
 
 
 def body(entry: Entry, heard: dict[str, np.ndarray], args: argparse.Namespace) -> str:
-    job, seeds = entry.job, f"seeds 0..{args.seeds - 1}" if args.seeds > 1 else "seed 0"
+    job, seeds = entry.job, seeds_label(args.first_seed, args.seeds)
     gan, model = job.gan, job.model
     ema = f"EMA {gan.ema.decay}" if gan.ema.enabled else "no EMA"
     spectral = f", STFT discriminators at FFT {list(model.stft_ffts)}" if model.spectral_d else ""
@@ -270,11 +277,11 @@ def main() -> None:
             args.samples_dir = Path(tempfile.gettempdir()) / "ganforge-audio-vs-reference-smoke"
     entry = prepare_entry(args.config, args.overrides, "audio")  # the ruler first, then the pairs
     heard: dict[str, np.ndarray] = {}
-    for seed in range(args.seeds):
+    for seed in seed_numbers(args.first_seed, args.seeds):
         print(f"{entry.label}, seed {seed}: both sides for {args.minutes:g} min", flush=True)
         with tempfile.TemporaryDirectory(prefix="ganforge-audio-vs-reference-") as tmp:
             outs = run_audio_pair(entry, seed, args.minutes, Path(tmp))
-            score_pair(entry, outs, seed, heard, args.samples_dir)
+            score_pair(entry, outs, seed, heard, args.samples_dir, keep_clips=seed == args.first_seed)
     text = body(entry, heard, args)
     print(text)
     if not args.no_write:

@@ -58,6 +58,8 @@ from side_by_side import (
     real_floor,
     run_pair,
     score,
+    seed_numbers,
+    seeds_label,
     reference_args,
     side_rows,
     table_head,
@@ -263,8 +265,7 @@ def verdict_on(ours_rows: list[Row], bar_rows: list[Row]) -> str:
 
 
 def body(entries: list[Entry], args: argparse.Namespace) -> str:
-    last = args.first_seed + args.seeds - 1
-    seeds = f"seeds {args.first_seed}..{last}" if args.seeds > 1 else f"seed {last}"
+    seeds = seeds_label(args.first_seed, args.seeds)
     if args.device == "cpu":
         where = "one process and one torch thread each"
     else:
@@ -337,7 +338,7 @@ def main() -> None:
             args.samples_dir = Path(tempfile.gettempdir()) / "ganforge-vs-reference-smoke"
     configs = args.ganforge_config or [SETS[name] for name in args.sets]
     entries = [prepare_entry(config, args.overrides) for config in configs]  # the ruler first, then the pairs
-    every = list(range(args.first_seed, args.first_seed + args.seeds))
+    every = list(seed_numbers(args.first_seed, args.seeds))
     batches = [every] if args.seeds_together else [[seed] for seed in every]
     for entry in entries:
         for seeds in batches:

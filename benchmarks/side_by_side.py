@@ -88,12 +88,24 @@ def harness_parser(
     )
     parser.add_argument("--config", default=config, help=config_help)
     parser.add_argument("--seeds", type=int, default=seeds)
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds' first number")
     parser.add_argument("--minutes", type=float, default=10.0, help="wall clock per side and seed")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="ganforge KEY=VALUE")
     parser.add_argument("--samples-dir", type=Path, default=HERE / "samples")
     parser.add_argument("--smoke", action="store_true", help=smoke_help)
     parser.add_argument("--no-write", action="store_true")
     return parser
+
+
+def seed_numbers(first: int, count: int) -> range:
+    """The seeds a harness runs: `count` of them from `first` (`--first-seed`, `--seeds`), so a
+    later session can add seeds 3..5 to a section's 0..2 without rerunning them."""
+    return range(first, first + count)
+
+
+def seeds_label(first: int, count: int) -> str:
+    """How a section names its seeds: 'seed 4', 'seeds 0..2'."""
+    return f"seeds {first}..{first + count - 1}" if count > 1 else f"seed {first}"
 
 
 # ---- one pair: both sides at once, one core each -------------------------------------------------

@@ -1,7 +1,7 @@
 """ganforge's TimeGAN side by side with the official TimeGAN recipe (issue 17, item 2).
 
 python benchmarks/timegan_vs_reference.py [--config configs/timeseries/sines_timegan.yaml]
-    [--seeds 1] [--minutes 10] [--set KEY=VALUE ...] [--smoke] [--no-write]
+    [--seeds 1] [--first-seed 0] [--minutes 10] [--set KEY=VALUE ...] [--smoke] [--no-write]
 
 For each seed, two processes start together, one core each (OMP_NUM_THREADS=1, one torch thread):
 ganforge's shipped config (ganforge_timed.py: the platform's training loop, in-process, its phases
@@ -36,7 +36,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import command_line, load_untracked, write_section  # noqa: E402
 from reference_timegan import BATCH, D_THRESHOLD, HIDDEN, LAYERS, TimeGan, sample  # noqa: E402
-from side_by_side import LATENT_SEED, cell, harness_parser, run_pair, table_head, table_row  # noqa: E402
+from side_by_side import (  # noqa: E402
+    LATENT_SEED,
+    cell,
+    harness_parser,
+    run_pair,
+    seed_numbers,
+    seeds_label,
+    table_head,
+    table_row,
+)
 
 from ganforge.modalities.timeseries.data import SeriesPrepared  # noqa: E402
 from ganforge.modalities.timeseries.metrics import posthoc_scores  # noqa: E402
@@ -181,7 +190,7 @@ def table(rows: Section) -> str:
 def body(job: JobConfig, rows: Section, args: argparse.Namespace, data: SeriesPrepared) -> str:
     d, m, gan = job.data, job.model, job.gan
     shape = tuple(data.series.train.shape)
-    seeds = f"seeds 0..{args.seeds - 1}" if args.seeds > 1 else "seed 0"
+    seeds = seeds_label(args.first_seed, args.seeds)
     spread = (
         f"mean ± sd over the {d.posthoc_repeats} post-hoc repetitions of one run"
         if args.seeds == 1
@@ -229,7 +238,7 @@ def main() -> None:
     data = get_modality("timeseries").prepare(job.data)
     slug = Path(args.config).stem
     rows: Section = {}
-    for seed in range(args.seeds):
+    for seed in seed_numbers(args.first_seed, args.seeds):
         print(f"{slug}, seed {seed}: both sides for {args.minutes:g} min", flush=True)
         with tempfile.TemporaryDirectory(prefix="ganforge-timegan-vs-reference-") as tmp:
             outs = run_pair(
