@@ -115,27 +115,30 @@ def test_interrupted_run_is_failed_and_registers_nothing(tmp_path: Path, home: P
     config = _tiny_file(tmp_path, **{"train.steps": 100000, "train.log_every": 10})
     process = start_interruptible("train", str(config), cwd=tmp_path, stderr=subprocess.PIPE)
     try:
-        client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
         deadline = time.monotonic() + 120
         run = None
         while run is None or not run.data.metrics:  # wait until training is under way
             assert time.monotonic() < deadline, "no run with metrics within 120 s"
             assert process.poll() is None, process.communicate()[1][-2000:]
             time.sleep(1)
-            run = _only_run(client, home)
+            run = _only_run(home)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=300)  # a loaded CI machine can be slow to unwind
     finally:
         process.kill()  # never leave a 100,000-step run behind a failed assertion
     assert process.returncode == 130, stderr[-2000:]
     assert stderr.strip().splitlines()[-1] == "interrupted"
+    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     assert client.get_run(run.info.run_id).info.status == "FAILED"
     assert client.search_registered_models() == []
 
 
-def _only_run(client: MlflowClient, home: Path):  # noqa: ANN202
-    if not (home / ".mlflow.db.ready").exists():  # the run's own process is still creating the store
+def _only_run(home: Path):  # noqa: ANN202
+    # MlflowClient opens its store (and creates missing tables) as it is constructed, so no client
+    # may exist before the run's own process has finished creating the store under its lock.
+    if not (home / ".mlflow.db.ready").exists():
         return None
+    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("ganforge")
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
     return runs[0] if runs else None
