@@ -40,23 +40,25 @@ from common import command_line, write_section
 from reference_wavegan import BETAS, LAMBDA, LR, N_CRITIC, PHASE_SHUFFLE, Generator, sample
 from side_by_side import (
     LATENT_SEED,
+    RUN_DATE,
     Entry,
     check_fingerprint,
     class_probs,
     floor_row,
-    harness_parser,
     ganforge_command,
     ganforge_generators,
     ganforge_samples,
+    harness_parser,
     means,
     precision_note,
     prepare_entry,
     real_floor,
+    reference_args,
     run_pair,
+    sample_name,
     score,
     seed_numbers,
     seeds_label,
-    reference_args,
     side_rows,
     table_head,
     table_row,
@@ -192,10 +194,10 @@ def score_pair(
         heard[name] = heard.get(name, 0) + heard_counts(probs)
         print(f"  seed {seed} {name}: " + ", ".join(f"{k} {result[k]:.4g}" for k in KEYS), flush=True)
         if name in strips:
-            png = samples_dir / f"audio-vs-reference_{entry.slug}_{strips[name]}_seed{seed}.png"
+            png = samples_dir / sample_name(f"audio-vs-reference_{entry.slug}_{strips[name]}", seed)
             print(f"  spectrograms: {write_strip(entry, x, probs, png)}", flush=True)
         if name == "ganforge" and keep_clips:  # one seed: about 2.4 MB of WAVs and PNGs in the repository
-            folder = samples_dir / f"audio-by-digit_{entry.slug}_seed{seed}"
+            folder = samples_dir / sample_name(f"audio-by-digit_{entry.slug}", seed, suffix="")
             print(f"  {PER_DIGIT} clips per digit: {write_by_digit(entry, x, probs, folder)}", flush=True)
 
 
@@ -261,7 +263,7 @@ def body(entry: Entry, heard: dict[str, np.ndarray], args: argparse.Namespace) -
         "`ganforge`: its EMA generator where the config has EMA (`ganforge raw G`: the live G of the "
         "same run). min digit share: the rarest digit under the classifier, as a fraction of its share "
         "in a balanced set. Spectrograms: "
-        f"`benchmarks/samples/audio-vs-reference_*.png`.{precision_note(entry)}"
+        f"`benchmarks/samples/audio-vs-reference_*_{RUN_DATE}.png`.{precision_note(entry)}"
     )
     return "\n\n".join([head, table(entry), heard_section(entry, heard, args.seeds)])
 

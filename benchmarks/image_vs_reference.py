@@ -45,6 +45,7 @@ from reference_dcgan import BATCH_SIZE as REFERENCE_BATCH
 from reference_dcgan import DEFAULT_WIDTH, NZ, Generator, outputs_in_train_mode, sample
 from side_by_side import (
     LATENT_SEED,
+    RUN_DATE,
     Entry,
     Row,
     check_fingerprint,
@@ -56,11 +57,12 @@ from side_by_side import (
     precision_note,
     prepare_entry,
     real_floor,
+    reference_args,
     run_pair,
+    sample_name,
     score,
     seed_numbers,
     seeds_label,
-    reference_args,
     side_rows,
     table_head,
 )
@@ -205,7 +207,8 @@ def score_pair(entry: Entry, outs: dict[str, Path], seed: int, args: argparse.Na
         print(f"  seed {seed} {name}: " + ", ".join(f"{k} {result[k]:.4g}" for k in KEYS), flush=True)
     grids = {"ganforge": fakes["ganforge"], f"reference-w{width}": fakes[reference_row(width)]}
     for side, x in grids.items():
-        path = write_grid(x[:GRID], samples_dir, 0, name=f"vs-reference_{entry.slug}_{side}_seed{seed}.png")
+        grid_name = sample_name(f"vs-reference_{entry.slug}_{side}", seed)
+        path = write_grid(x[:GRID], samples_dir, 0, name=grid_name)
         print(f"  grid: {path}", flush=True)
 
 
@@ -291,7 +294,7 @@ def body(entries: list[Entry], args: argparse.Namespace) -> str:
         "example's G on latents truncated alike, with a verdict of each side truncated; "
         "`ganforge, truncation X`: the same G at another threshold (`--also-truncation X`). "
         "min class share: the rarest class under the metric classifier, as a fraction of its share "
-        "in a balanced set. Grids: `benchmarks/samples/vs-reference_*.png`."
+        f"in a balanced set. Grids: `benchmarks/samples/vs-reference_*_{RUN_DATE}.png`."
         f"{precision_note(entries[0], not args.reference_fp32)}"
     )
     return head + "\n\n" + "\n\n".join(table(entry, args.first_seed) for entry in entries)

@@ -9,6 +9,7 @@ mean ± sd tables.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import subprocess
@@ -34,6 +35,7 @@ from ganforge.platform.runners.checkpoint import evaluated_generator
 HERE = Path(__file__).resolve().parent
 SPLIT_SEED = 0  # the real halves and KID subsets: one ruler for every run
 LATENT_SEED = 1  # + the run's seed: the latents of the scored samples
+RUN_DATE = datetime.date.today().isoformat()
 
 Row = dict[str, float]
 
@@ -106,6 +108,12 @@ def seed_numbers(first: int, count: int) -> range:
 def seeds_label(first: int, count: int) -> str:
     """How a section names its seeds: 'seed 4', 'seeds 0..2'."""
     return f"seeds {first}..{first + count - 1}" if count > 1 else f"seed {first}"
+
+
+def sample_name(stem: str, seed: int, suffix: str = ".png") -> str:
+    """A sample file's name: `stem`, the seed and the day of the run. A rerun on another day
+    writes new files and leaves in place the ones an earlier RESULTS section describes."""
+    return f"{stem}_seed{seed}_{RUN_DATE}{suffix}"
 
 
 # ---- one pair: both sides at once, one core each -------------------------------------------------

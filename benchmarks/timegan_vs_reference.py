@@ -38,9 +38,11 @@ from common import command_line, load_untracked, write_section  # noqa: E402
 from reference_timegan import BATCH, D_THRESHOLD, HIDDEN, LAYERS, TimeGan, sample  # noqa: E402
 from side_by_side import (  # noqa: E402
     LATENT_SEED,
+    RUN_DATE,
     cell,
     harness_parser,
     run_pair,
+    sample_name,
     seed_numbers,
     seeds_label,
     table_head,
@@ -162,13 +164,13 @@ def score_pair(job: JobConfig, data: SeriesPrepared, outs: dict[str, Path], seed
             continue  # scored only: the plots show what each side evaluates
         side = "reference" if name == REFERENCE else "ganforge"
         plot = write_series_plot(x[:8], real[:8], samples_dir / "tmp", data.info)
-        target = samples_dir / f"timegan-vs-reference_{slug}_{side}_seed{seed}.png"
+        target = samples_dir / sample_name(f"timegan-vs-reference_{slug}_{side}", seed)
         plot.replace(target)
         print(f"  series plot: {target}", flush=True)
     if FLOOR not in rows:  # the same for every seed's pair: once
         rows[FLOOR] = [scores(job, real, other, seed)]
     fakes.pop(RAW, None)
-    pca = pca_plot(real, fakes, samples_dir / f"timegan-vs-reference_{slug}_pca_seed{seed}.png")
+    pca = pca_plot(real, fakes, samples_dir / sample_name(f"timegan-vs-reference_{slug}_pca", seed))
     print(f"  PCA: {pca}", flush=True)
 
 
@@ -212,7 +214,7 @@ def body(job: JobConfig, rows: Section, args: argparse.Namespace, data: SeriesPr
         f"{d.eval_samples} training windows, classifier {d.discriminative_steps} / predictor "
         f"{d.predictive_steps} iterations): {spread}. Lower is better for both{anchor}. ganforge: its EMA "
         f"generator where the config has EMA (`{RAW}`: the live G of the same run). Series plots "
-        "and PCA: `benchmarks/samples/timegan-vs-reference_*.png`.\n\n" + table(rows)
+        f"and PCA: `benchmarks/samples/timegan-vs-reference_*_{RUN_DATE}.png`.\n\n" + table(rows)
     )
 
 
