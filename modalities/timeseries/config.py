@@ -15,7 +15,14 @@ from ganforge.platform.config.paths import existing_file
 from ganforge.platform.config.schema import StrictModel
 
 SUFFIXES = {"csv": ".csv", "npy": ".npy"}
-TIMEGAN_ONLY = ("embedding_steps", "supervised_steps", "gamma", "moment_weight", "bidirectional_recovery")
+TIMEGAN_ONLY = (
+    "embedding_steps",
+    "supervised_steps",
+    "gamma",
+    "moment_weight",
+    "covariance_weight",
+    "bidirectional_recovery",
+)
 SEASONAL_ONLY = ("regimes", "noise")
 
 
@@ -102,6 +109,12 @@ class SeriesModel(StrictModel):
     """TimeGAN: weight of the adversarial loss on the unsupervised latent path."""
     moment_weight: Annotated[float, Field(ge=0.0)] = 100.0
     """TimeGAN: weight of the mean/std moment-matching term of the generator."""
+    covariance_weight: Annotated[float, Field(ge=0.0)] = 0.0
+    """TimeGAN: weight of a term (not in the paper) that matches the batch covariance of whole
+    windows, every (step, feature) pair against every other, between generated and real: the
+    root-mean-square of the difference. The paper's moment term matches each (step, feature)'s
+    mean and std alone, so nothing but D asks the features of a window to be as (in)dependent
+    as the real ones; on sines, where they are independent, G's windows tie them together."""
     bidirectional_recovery: bool = False
     """TimeGAN: the recovery network (latents -> series) reads the latent sequence both ways, so
     a window's first steps are decoded with its later latents too. The paper's is causal, and

@@ -52,6 +52,13 @@ def moment_loss(fake: Tensor, real: Tensor) -> Tensor:
     return std.mean() + (fake.mean(0) - real.mean(0)).abs().mean()
 
 
+def covariance_loss(fake: Tensor, real: Tensor) -> Tensor:
+    """Root-mean-square difference of the two batches' covariance matrices of flattened windows
+    ((T * D) x (T * D)): cross-feature and cross-step dependence, which `moment_loss` ignores."""
+    fake_cov, real_cov = torch.cov(fake.flatten(1).T), torch.cov(real.flatten(1).T)
+    return torch.sqrt(((fake_cov - real_cov) ** 2).mean() + 1e-12)
+
+
 class TimeGanObjective(Objective):
     """Embedding, supervised and joint phases; see the module docstring."""
 
@@ -151,10 +158,16 @@ class TimeGanObjective(Objective):
             sup = self._supervised_loss(h.detach(), s_of_h)
             moments = moment_loss(x_hat, x)
             loss_g = adversarial + 100 * torch.sqrt(sup) + self.model.moment_weight * moments
+            if self.model.covariance_weight:
+                covariance = covariance_loss(x_hat, x)
+                loss_g = loss_g + self.model.covariance_weight * covariance
+                extra = {"loss_covariance": covariance.detach()}
+            else:
+                extra = {}
             norm = self.update("generator_supervisor", loss_g)
         with frozen(self.g.supervisor):
             recon = F.mse_loss(self.g.recovery(h), x)
             loss_e = 10 * torch.sqrt(recon) + 0.1 * self._supervised_loss(h)
             self.update("embedder_recovery", loss_e)
         return {"loss_g": loss_g.detach(), "loss_moments": moments.detach(), "loss_supervised": sup.detach(),
-                "loss_recon": recon.detach(), "grad_norm_g": norm}  # fmt: skip
+                "loss_recon": recon.detach(), "grad_norm_g": norm, **extra}  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -211,3 +212,38 @@ def test_timegan_resume_reproduces_losses_and_scores_exactly(tmp_path: Path) -> 
     assert {k: v for k, v in resumed_final.items() if k in scores} == {
         k: v for k, v in full_final.items() if k in scores
     }
+
+
+def test_covariance_loss_sees_features_tied_together_that_the_moment_loss_misses() -> None:
+    torch.manual_seed(0)
+    real = torch.rand(2048, 6, 3)  # independent features and steps
+    tied = real[:, :, :1].repeat(1, 1, 3)  # every feature of a window the same series
+    untied = torch.stack([tied[torch.randperm(2048), :, f] for f in range(3)], 2)  # shuffled per feature
+    assert timegan.moment_loss(tied, untied) < 1e-5  # each (step, feature)'s mean and std: the same
+    assert timegan.covariance_loss(tied, real) > 4 * timegan.covariance_loss(untied, real)
+    assert timegan.covariance_loss(real, real) == pytest.approx(0.0, abs=1e-5)
+    flat_real, flat_tied = real.flatten(1).numpy(), tied.flatten(1).numpy()
+    expected = np.sqrt(((np.cov(flat_tied.T) - np.cov(flat_real.T)) ** 2).mean())
+    assert timegan.covariance_loss(tied, real).item() == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("weight", [0.0, 100.0])
+def test_the_covariance_term_joins_the_generator_loss_only_when_weighted(weight: float) -> None:
+    steps = {}
+    for w in (0.0, weight):
+        torch.manual_seed(0)
+        objective, g, _, real, info = _objective(
+            apply_overrides(tiny_series(), {"model.covariance_weight": w})
+        )
+        objective.start_step(2)  # joint
+        z = MODALITY.sample_latents(objective.job.model, info, 16)  # type: ignore[arg-type]
+        stats = objective.generator_step(z, real)
+        assert ("loss_covariance" in stats) == (w > 0)
+        steps[w] = _params(g.generator)
+    same = all(torch.equal(a, b) for a, b in zip(steps[0.0], steps[weight], strict=True))
+    assert same == (weight == 0.0)
+
+
+def test_the_covariance_weight_is_an_option_of_timegan_only() -> None:
+    with pytest.raises(ConfigError, match="covariance_weight = 1.0 is an option of method timegan"):
+        load_job_dict(apply_overrides(tiny_series("convgan"), {"model.covariance_weight": 1.0}))
