@@ -62,3 +62,14 @@ def toy_job_file(folder: Path, overrides: dict, file_name: str = "job.yaml") -> 
     path = folder / file_name
     path.write_text(yaml.safe_dump(apply_overrides(MODALITY.tiny_config(), overrides)))
     return path
+
+
+def ready_store_client(home: Path):  # noqa: ANN201
+    """A client of the embedded store under `home`, or None while a ganforge process is still
+    creating it. MlflowClient opens its store (and creates missing tables) as it is constructed,
+    so a test that makes one before `.mlflow.db.ready` exists races that process's table creation."""
+    from mlflow import MlflowClient
+
+    if not (home / ".mlflow.db.ready").exists():
+        return None
+    return MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")

@@ -15,7 +15,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from ganforge.platform.cluster.resources import AUTOSCALING_ENV
-from tests.conftest import REPO, run_cli, start_interruptible, toy_job_file
+from tests.conftest import REPO, ready_store_client, run_cli, start_interruptible, toy_job_file
 
 pytestmark = pytest.mark.integration
 
@@ -49,9 +49,8 @@ def _assert_none_left(home: Path, within_s: float = 20) -> None:
 
 
 def _runs(home: Path) -> list:
-    if not (home / ".mlflow.db.ready").exists():  # the run's own process is still creating the store
+    if (client := ready_store_client(home)) is None:  # the run's own process is still creating the store
         return []
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     return client.search_runs([e.experiment_id for e in client.search_experiments()])
 
 

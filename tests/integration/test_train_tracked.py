@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from ganforge.modalities.toy import MODALITY
 from ganforge.platform.config import apply_overrides
-from tests.conftest import run_cli, start_interruptible
+from tests.conftest import ready_store_client, run_cli, start_interruptible
 
 pytestmark = pytest.mark.integration
 
@@ -134,11 +134,8 @@ def test_interrupted_run_is_failed_and_registers_nothing(tmp_path: Path, home: P
 
 
 def _only_run(home: Path):  # noqa: ANN202
-    # MlflowClient opens its store (and creates missing tables) as it is constructed, so no client
-    # may exist before the run's own process has finished creating the store under its lock.
-    if not (home / ".mlflow.db.ready").exists():
+    if (client := ready_store_client(home)) is None:  # the run's own process is still creating the store
         return None
-    client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("ganforge")
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
     return runs[0] if runs else None
